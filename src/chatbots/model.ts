@@ -1,0 +1,124 @@
+// Chatbot schemas: the single source of truth for the admin API, storage and docs.
+import * as v from 'valibot';
+
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+const limit = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000_000)));
+
+export const LanguageSettings = v.object({
+  /** `auto` answers in the visitor's language; a language code (e.g. `en`) forces one. */
+  reply: v.optional(v.pipe(v.string(), v.regex(/^(auto|[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)$/)), 'auto'),
+  /** Language of the knowledge base; full-text search translates other-language queries into it. Null turns translation off. */
+  knowledge: v.optional(
+    v.nullable(v.pipe(v.string(), v.regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/))),
+    'en',
+  ),
+});
+
+export const HandoffSettings = v.object({
+  /** Hours a human operator's message mutes the bot in that conversation (each new one extends it). */
+  muteHours: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(24 * 365)), 24),
+  /** Posted to the visitor when the bot hands the conversation to a human. */
+  message: v.optional(
+    text(2000),
+    'Let me bring in a member of our team; they will reply here shortly.',
+  ),
+  /** Posted when answering failed (LLM or retrieval error). */
+  fallbackMessage: v.optional(
+    text(2000),
+    'Sorry, I could not answer that right now. A member of our team will reply here shortly.',
+  ),
+  /** Posted once per conversation when the chatbot's message quota is used up. */
+  quotaMessage: v.optional(
+    text(2000),
+    'Our assistant is unavailable at the moment. A member of our team will reply here shortly.',
+  ),
+});
+
+export const QuotaSettings = v.object({
+  /** Visitor messages answered per calendar month (UTC); null = unlimited; absent = the plan's. */
+  monthlyMessages: v.optional(limit),
+  /** Visitor messages answered per day (UTC); null = unlimited; absent = the plan's. */
+  dailyMessages: v.optional(limit),
+  /** Most visitor messages one conversation may get answered within `burstWindowSeconds`. */
+  burstMessages: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 10),
+  burstWindowSeconds: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(86_400)),
+    60,
+  ),
+});
+
+export const PersonaSettings = v.object({
+  /** Operator name shown in Crisp next to the bot's messages. */
+  nickname: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100)), 'Assistant'),
+  avatar: v.optional(v.nullable(v.pipe(v.string(), v.url(), v.maxLength(2000))), null),
+});
+
+const channels = v.pipe(
+  v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+  v.minLength(1),
+  v.maxLength(20),
+);
+
+/** The settings a chatbot carries; every field has a default. */
+export const ChatbotSettings = v.object({
+  instructions: v.optional(text(20_000), ''),
+  /** Groq model; null uses GROQ_MODEL. */
+  model: v.optional(v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(200))), null),
+  language: v.optional(LanguageSettings, {}),
+  handoff: v.optional(HandoffSettings, {}),
+  quota: v.optional(QuotaSettings, {}),
+  persona: v.optional(PersonaSettings, {}),
+  /** Crisp message origins the bot answers (`chat` is the chatbox; e.g. `email`, `urn:crisp.im:whatsapp:0`). */
+  channels: v.optional(channels, ['chat']),
+  /** `links` ends replies with the URLs of the passages the answer used. */
+  citations: v.optional(v.picklist(['none', 'links']), 'none'),
+});
+export type ChatbotSettings = v.InferOutput<typeof ChatbotSettings>;
+
+const name = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200));
+const planId = v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(100)));
+
+/** Partial of a settings group: only the fields given are changed. */
+const patchOf = <T extends v.ObjectEntries>(schema: v.ObjectSchema<T, undefined>) =>
+  v.optional(v.partial(v.strictObject(schema.entries)));
+
+const settingsEntries = {
+  instructions: v.optional(text(20_000)),
+  model: v.optional(v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(200)))),
+  language: patchOf(LanguageSettings),
+  handoff: patchOf(HandoffSettings),
+  quota: patchOf(QuotaSettings),
+  persona: patchOf(PersonaSettings),
+  channels: v.optional(channels),
+  citations: v.optional(v.picklist(['none', 'links'])),
+};
+
+export const CreateChatbotBody = v.strictObject({
+  name,
+  planId: v.optional(planId),
+  ...settingsEntries,
+});
+export type CreateChatbotBody = v.InferOutput<typeof CreateChatbotBody>;
+
+export const UpdateChatbotBody = v.strictObject({
+  name: v.optional(name),
+  planId: v.optional(planId),
+  ...settingsEntries,
+});
+export type UpdateChatbotBody = v.InferOutput<typeof UpdateChatbotBody>;
+
+export const Chatbot = v.object({
+  id: v.string(),
+  name: v.string(),
+  planId: v.nullable(v.string()),
+  ...ChatbotSettings.entries,
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+export type Chatbot = v.InferOutput<typeof Chatbot>;
+
+export const ChatbotList = v.object({ items: v.array(Chatbot) });
+
+export const ChatbotParams = v.object({
+  chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+});

@@ -1,0 +1,61 @@
+// Command line: `answerdesk [serve]`, `--version`, `--help`, and the feature commands.
+import { ConfigError } from './config.ts';
+import { VERSION } from './version.ts';
+
+export type Command = {
+  summary: string;
+  usage: string;
+  run: (args: string[]) => Promise<number>;
+};
+
+const commands: Record<string, Command> = {
+  serve: {
+    summary: 'Start the HTTP service (the default command)',
+    usage: 'answerdesk [serve]',
+    run: async () => {
+      const { serve } = await import('./server.ts');
+      return serve();
+    },
+  },
+};
+
+function help(): string {
+  const lines = [
+    `answerdesk ${VERSION}: a self-hosted AI agent for the Crisp live chat`,
+    '',
+    'Usage:',
+    ...Object.values(commands).map((c) => `  ${c.usage.padEnd(44)} ${c.summary}`),
+    `  ${'answerdesk --version'.padEnd(44)} Print the version`,
+    `  ${'answerdesk --help'.padEnd(44)} Print this help`,
+    '',
+    'Configuration comes from environment variables (see .env.example and the README);',
+    'state lives in DATA_DIR (default ./data, or beside the binary when ./data is absent).',
+  ];
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first = 'serve', ...rest] = argv;
+  if (first === '--version' || first === '-v' || first === 'version') {
+    console.log(VERSION);
+    return 0;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    console.log(help());
+    return 0;
+  }
+  const command = commands[first];
+  if (!command) {
+    console.error(`answerdesk: unknown command "${first}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`answerdesk: bad configuration: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

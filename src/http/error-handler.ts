@@ -1,0 +1,104 @@
+// One error handler: every failure becomes {"error":{"code","message","requestId"}}.
+import { Elysia, type ValidationError } from 'elysia';
+import * as v from 'valibot';
+import { AppError, type ErrorCode, errorStatus } from '../errors.ts';
+import type { Logger } from '../logging.ts';
+import { requestInfo } from './request-context.ts';
+
+type Issue = {
+  path?: readonly (PropertyKey | { key: PropertyKey })[];
+  message: string;
+  expected?: string | null;
+  kind?: string;
+  type?: string;
+};
+
+/** Field paths and what each expects: never the received values (they may hold secrets). */
+export function describeIssues(issues: readonly Issue[], where: string): string {
+  const parts = issues.slice(0, 10).map((issue) => {
+    const path = (issue.path ?? [])
+      .map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p)))
+      .join('.');
+    const field = path || where;
+    const expected =
+      issue.expected === 'never'
+        ? 'is not an allowed field'
+        : issue.kind === 'schema'
+          ? `expected ${issue.expected ?? issue.type}`
+          : `must satisfy ${issue.type ?? 'constraint'}${issue.expected ? ` ${issue.expected}` : ''}`;
+    return `${field}: ${expected}`;
+  });
+  return `Invalid ${where}: ${parts.join('; ')}`;
+}
+
+function validationIssues(error: ValidationError): Issue[] {
+  // Elysia wraps a valibot schema; re-run it for valibot's own issues (kind, expected, path).
+  const validator = error.validator as { schema?: unknown; kind?: unknown };
+  const schema = (validator?.kind === 'schema' ? validator : validator?.schema) as
+    | v.GenericSchema
+    | undefined;
+  if (schema && (schema as { kind?: unknown }).kind === 'schema') {
+    const result = v.safeParse(schema, error.value);
+    if (!result.success) return result.issues as unknown as Issue[];
+  }
+  // TypeBox validators (Elysia's own): paths and the schema's expectation only.
+  return error.all.map((e) => {
+    const path = 'path' in e && typeof e.path === 'string' ? e.path.split('/').filter(Boolean) : [];
+    return { path, message: 'invalid', kind: 'schema', expected: 'a valid value' };
+  });
+}
+
+export function envelope(code: ErrorCode | string, message: string, requestId: string) {
+  return { error: { code, message, requestId } };
+}
+
+function respond(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
+}
+
+export function errorHandler(deps: { log: Logger }) {
+  return new Elysia({ name: 'error-handler' }).onError(
+    { as: 'global' },
+    ({ code, error, request, set }) => {
+      const info = requestInfo(request, deps.log);
+      const id = info.requestId;
+      set.headers['x-request-id'] = id;
+      const json = (status: number, body: unknown) => {
+        info.status = status;
+        return respond(status, body);
+      };
+      if (error instanceof AppError) {
+        if (error.status >= 500) info.log.error({ err: error, code: error.code }, error.message);
+        return json(error.status, envelope(error.code, error.message, id));
+      }
+      switch (code) {
+        case 'VALIDATION': {
+          const where = (error as ValidationError).type ?? 'body';
+          const message = describeIssues(validationIssues(error as ValidationError), where);
+          return json(422, envelope('VALIDATION_FAILED', message, id));
+        }
+        case 'NOT_FOUND':
+          return json(404, envelope('NOT_FOUND', 'No route matches this method and path', id));
+        case 'PARSE':
+          return json(400, envelope('INVALID_JSON', 'The request body could not be parsed', id));
+        case 'INVALID_COOKIE_SIGNATURE':
+          return json(400, envelope('BAD_REQUEST', 'Invalid cookie signature', id));
+      }
+      const status =
+        typeof (error as { status?: unknown }).status === 'number'
+          ? (error as { status: number }).status
+          : 500;
+      if (status === 413) {
+        return json(413, envelope('PAYLOAD_TOO_LARGE', 'The request body is too large', id));
+      }
+      info.log.error({ err: error }, 'unhandled error');
+      return json(
+        errorStatus.INTERNAL,
+        envelope('INTERNAL', 'Internal server error (see the log for this request id)', id),
+      );
+    },
+  );
+}

@@ -1,0 +1,6 @@
+// The ordered list of schema migrations. Append new ones; never edit one that has shipped.
+import { foundation } from './001-foundation.ts';
+
+export type Migration = { version: number; name: string; sql: string };
+
+export const migrations: Migration[] = [foundation];

@@ -1,0 +1,55 @@
+// buildTestApp(): the real app over real SQLite and LanceDB files in a temporary data dir.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logging.ts';
+import { buildDeps } from '../../src/server.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
+
+/** Makes a temporary data dir; `cleanup()` removes it. */
+export function tempDir(prefix = 'answerdesk-test-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function buildTestApp(env: Record<string, string> = {}) {
+  const { dir, cleanup } = tempDir();
+  const config = loadConfig({
+    DATA_DIR: dir,
+    ADMIN_TOKEN,
+    SECRET_KEY: 'test-secret-key-0123456789abcdef',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const log = createLogger(config.LOG_LEVEL);
+  const deps = await buildDeps(config, log);
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    dir,
+    /** Sends a request through the app (no network), with the admin token unless told not to. */
+    request: (path: string, init: RequestInit & { json?: unknown; auth?: string | false } = {}) => {
+      const { json, auth, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (auth !== false) headers.set('authorization', `Bearer ${auth ?? ADMIN_TOKEN}`);
+      if (json !== undefined) headers.set('content-type', 'application/json');
+      return app.handle(
+        new Request(`http://localhost${path}`, {
+          ...rest,
+          headers,
+          body: json !== undefined ? JSON.stringify(json) : rest.body,
+        }),
+      );
+    },
+    close: async () => {
+      deps.db.close();
+      cleanup();
+    },
+  };
+}
