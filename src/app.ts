@@ -10,6 +10,7 @@ import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
 import type { Metrics } from './http/metrics.ts';
 import { requestContext } from './http/request-context.ts';
+import type { Worker } from './jobs/worker.ts';
 import type { Logger } from './logging.ts';
 import type { LanceConnection } from './storage/lancedb/db.ts';
 import { VERSION } from './version.ts';
@@ -20,6 +21,8 @@ export type AppDeps = {
   db: Database;
   lance: LanceConnection;
   metrics: Metrics;
+  /** The durable job queue; features register their job kinds on it. */
+  worker: Worker;
   /** Extra /readyz checks contributed by features. */
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside SQLite (LanceDB chunks, …) run before a chatbot row is deleted. */

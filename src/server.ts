@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type AppDeps, createApp } from './app.ts';
 import { type Config, loadConfig } from './config.ts';
 import { Metrics } from './http/metrics.ts';
+import { Worker } from './jobs/worker.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { openLance } from './storage/lancedb/db.ts';
 import { openDatabase } from './storage/sqlite/db.ts';
@@ -12,12 +13,20 @@ import { VERSION } from './version.ts';
 export async function buildDeps(config: Config, log: Logger): Promise<AppDeps> {
   const db = openDatabase(join(config.DATA_DIR, 'answerdesk.sqlite'));
   const lance = await openLance(config.DATA_DIR);
+  const metrics = new Metrics();
+  const worker = new Worker({
+    db,
+    log: log.child({ component: 'worker' }),
+    metrics,
+    concurrency: config.WORKER_CONCURRENCY,
+  });
   return {
     config,
     log,
     db,
     lance,
-    metrics: new Metrics(),
+    metrics,
+    worker,
     readinessChecks: [],
     onChatbotDelete: [],
   };
@@ -36,6 +45,8 @@ export async function serve(): Promise<number> {
     maxRequestBodySize: config.UPLOAD_LIMIT_BYTES + 1_048_576,
     fetch: (request) => app.handle(request),
   });
+  // Jobs start after every feature registered its kinds (in createApp), so resumed work runs.
+  deps.worker.start();
   log.info(
     {
       version: VERSION,
@@ -64,6 +75,7 @@ export async function serve(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await server.stop();
+  await deps.worker.stop();
   deps.db.close();
   return 0;
 }
