@@ -1,17 +1,26 @@
 // createApp(deps): the whole HTTP surface, assembled from feature plugins. Tests use it directly.
 import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
+import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
 import type { Config } from './config.ts';
+import { crispRoutes } from './crisp/index.ts';
+import type { Embedder } from './embeddings/types.ts';
 import { AppError } from './errors.ts';
 import { isAdmin, isAdminPath } from './http/auth.ts';
+import { defaultBodyParser } from './http/body.ts';
 import { docs } from './http/docs.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
 import type { Metrics } from './http/metrics.ts';
 import { requestContext } from './http/request-context.ts';
 import type { Worker } from './jobs/worker.ts';
+import { knowledgeRoutes } from './knowledge/index.ts';
+import type { LanceKnowledgeStore } from './knowledge/index-store.ts';
+import type { LlmClient } from './llm/types.ts';
 import type { Logger } from './logging.ts';
+import { planRoutes } from './plans/index.ts';
+import { usageRoutes } from './quotas/index.ts';
 import type { LanceConnection } from './storage/lancedb/db.ts';
 import { VERSION } from './version.ts';
 
@@ -20,6 +29,12 @@ export type AppDeps = {
   log: Logger;
   db: Database;
   lance: LanceConnection;
+  /** Vectors for the knowledge index; null when EMBEDDING_PROVIDER=none (full-text only). */
+  embedder: Embedder | null;
+  /** The chunk index (one LanceDB table handle per process): sources, search. */
+  knowledge: LanceKnowledgeStore;
+  /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
+  llm: LlmClient;
   metrics: Metrics;
   /** The durable job queue; features register their job kinds on it. */
   worker: Worker;
@@ -27,31 +42,58 @@ export type AppDeps = {
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside SQLite (LanceDB chunks, …) run before a chatbot row is deleted. */
   onChatbotDelete: ((chatbotId: string) => Promise<void> | void)[];
+  /**
+   * Stop hooks run on SIGTERM/SIGINT after the server stopped accepting requests and in-flight
+   * ones finished, before storage closes; last registered runs first (a worker stops here).
+   */
+  onShutdown: (() => Promise<void> | void)[];
 };
 
 export function createApp(deps: AppDeps) {
-  return (
-    new Elysia({ name: 'answerdesk' })
-      .use(requestContext(deps))
-      .use(errorHandler(deps))
-      // Authentication runs first, before parsing and validation, so an anonymous caller learns
-      // nothing about the body it sent.
-      .onRequest(({ request }) => {
-        const { pathname } = new URL(request.url);
-        if (
-          isAdminPath(pathname) &&
-          !isAdmin(request.headers.get('authorization'), deps.config.ADMIN_TOKEN)
-        ) {
-          throw new AppError(
-            'UNAUTHORIZED',
-            'Missing or invalid admin token (Authorization: Bearer …)',
-          );
-        }
-      })
-      .use(docs(VERSION))
-      .use(healthRoutes(deps))
-      .use(chatbotRoutes(deps))
-  );
+  // The largest body any route may take; anything declaring more is refused before routing.
+  const maxBodyBytes = Math.max(deps.config.BODY_LIMIT_BYTES, deps.config.UPLOAD_LIMIT_BYTES);
+  let routes: () => readonly { method: string; path: string; hooks: { parse?: unknown } }[] =
+    () => [];
+  const app = new Elysia({ name: 'answerdesk' })
+    .use(requestContext(deps))
+    .use(errorHandler(deps))
+    // Authentication runs first, before parsing and validation, so an anonymous caller learns
+    // nothing about the body it sent.
+    .onRequest(({ request }) => {
+      const { pathname } = new URL(request.url);
+      if (
+        isAdminPath(pathname) &&
+        !isAdmin(request.headers.get('authorization'), deps.config.ADMIN_TOKEN)
+      ) {
+        throw new AppError(
+          'UNAUTHORIZED',
+          'Missing or invalid admin token (Authorization: Bearer …)',
+        );
+      }
+      const declared = request.headers.get('content-length');
+      if (declared && Number(declared) > maxBodyBytes) {
+        throw new AppError(
+          'PAYLOAD_TOO_LARGE',
+          `The request body is larger than ${maxBodyBytes} bytes`,
+        );
+      }
+    })
+    // Every body is parsed by us within a limit (JSON, BODY_LIMIT_BYTES); a route that needs
+    // another limit, multipart or the raw bytes declares its own `parse` (src/http/body.ts).
+    .onParse(
+      { as: 'global' },
+      defaultBodyParser(deps.config.BODY_LIMIT_BYTES, () => routes()),
+    )
+    .use(docs(VERSION))
+    .use(healthRoutes(deps))
+    .use(chatbotRoutes(deps))
+    .use(planRoutes(deps))
+    .use(usageRoutes(deps))
+    .use(knowledgeRoutes(deps))
+    .use(answerRoutes(deps))
+    .use(crispRoutes(deps));
+  routes = () => app.routes;
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

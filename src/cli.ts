@@ -17,6 +17,38 @@ const commands: Record<string, Command> = {
       return serve();
     },
   },
+  ingest: {
+    summary: 'Add a file, a directory of files, a URL or a sitemap to a chatbot',
+    usage: 'answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]',
+    run: async (args) => {
+      const { runIngestCommand } = await import('./ingest/cli.ts');
+      return runIngestCommand(args);
+    },
+  },
+  models: {
+    summary: 'Download a pinned embedding model, list installed ones, or check one loads',
+    usage: 'answerdesk models pull [name] [--base-url URL] | list | check [name]',
+    run: async (args) => {
+      const { runModelsCommand } = await import('./models/command.ts');
+      return runModelsCommand(args);
+    },
+  },
+  eval: {
+    summary: 'Score retrieval on a labelled set (nDCG@10, Recall@10/100, MRR@10)',
+    usage: 'answerdesk eval <dataset-dir> [--run FILE] [--limit 100]',
+    run: async (args) => {
+      const { runEval } = await import('./knowledge/eval.ts');
+      return runEval(args);
+    },
+  },
+  reembed: {
+    summary: 'Rebuild the chunk index with the configured embedder',
+    usage: 'answerdesk reembed [--force]',
+    run: async (args) => {
+      const { runReembed } = await import('./knowledge/reembed-command.ts');
+      return runReembed(args);
+    },
+  },
 };
 
 function help(): string {

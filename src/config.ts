@@ -2,6 +2,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as v from 'valibot';
+import { PriceTable } from './llm/prices.ts';
 
 const int = (fallback: number, min: number, max: number) =>
   v.pipe(
@@ -96,6 +97,12 @@ export const EnvSchema = v.object({
   BODY_LIMIT_BYTES: int(1_048_576, 1024, 100 * 1_048_576),
   /** Largest uploaded source file. */
   UPLOAD_LIMIT_BYTES: int(25 * 1_048_576, 1024, 1024 * 1_048_576),
+  /** URL and sitemap sources: per-request timeout and largest page read. */
+  FETCH_TIMEOUT_MS: int(15_000, 100, 600_000),
+  FETCH_MAX_BYTES: int(5 * 1_048_576, 1024, 100 * 1_048_576),
+  /** Sitemap crawls: least gap between two requests to the site, and requests at once. */
+  CRAWL_DELAY_MS: int(250, 0, 60_000),
+  CRAWL_CONCURRENCY: int(2, 1, 8),
   /** Limits of the default plan (empty = unlimited). */
   DEFAULT_MONTHLY_MESSAGES: optionalInt(0, 1_000_000_000),
   DEFAULT_DAILY_MESSAGES: optionalInt(0, 1_000_000_000),
@@ -103,8 +110,28 @@ export const EnvSchema = v.object({
   HANDOFF_MUTE_HOURS: num(24, 0, 24 * 365),
   /** Jobs the worker runs at once (across conversations). */
   WORKER_CONCURRENCY: int(4, 1, 64),
+  /** Visitor messages of one Crisp conversation within this window are answered once, together. */
+  CRISP_BURST_WINDOW_MS: int(2_000, 0, 60_000),
+  /** Timeout of one Crisp REST call. */
+  CRISP_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** Refuse signed webhooks whose X-Crisp-Request-Timestamp is further off than this; 0 = off. */
+  CRISP_SIGNATURE_MAX_AGE_SECONDS: int(0, 0, 7 * 86_400),
   LLM_FIRST_TOKEN_TIMEOUT_MS: int(10_000, 100, 600_000),
   LLM_TOTAL_TIMEOUT_MS: int(30_000, 100, 600_000),
+  /** JSON `{"<model>": {"input": usd, "output": usd}}` per million tokens, merged over the built-in table. */
+  LLM_PRICES: v.pipe(
+    v.optional(v.string(), ''),
+    v.trim(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (dataset.value === '') return {};
+      try {
+        const parsed = v.safeParse(PriceTable, JSON.parse(dataset.value));
+        if (parsed.success) return parsed.output;
+      } catch {}
+      addIssue({ message: 'must be JSON like {"model": {"input": 0.1, "output": 0.3}}' });
+      return NEVER;
+    }),
+  ),
   /** Cold-started LanceDB native pool size; see STACK.md §1. */
   LANCE_CPU_THREADS: int(2, 1, 256),
 });

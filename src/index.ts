@@ -1,6 +1,11 @@
 // Process entry. Native environment first (LanceDB reads it when its module loads), then the CLI.
+
 import { prepareNativeEnv } from './native-env.ts';
+import { prepareNativeModules } from './native-modules.ts';
 
 prepareNativeEnv();
+const argv = process.argv.slice(2);
+// The binary unpacks LanceDB's module on first use; --version and --help load none.
+if (!/^(-v|--version|version|-h|--help|help)$/.test(argv[0] ?? '')) await prepareNativeModules();
 const { main } = await import('./cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(argv);

@@ -2,17 +2,38 @@
 import { join } from 'node:path';
 import { type AppDeps, createApp } from './app.ts';
 import { type Config, loadConfig } from './config.ts';
+import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
+import type { Embedder } from './embeddings/types.ts';
 import { Metrics } from './http/metrics.ts';
+import { writeServiceMarker } from './ingest/service-marker.ts';
 import { Worker } from './jobs/worker.ts';
+import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
+import { createLlmClient } from './llm/groq-client.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { openLance } from './storage/lancedb/db.ts';
 import { openDatabase } from './storage/sqlite/db.ts';
 import { VERSION } from './version.ts';
 
 /** Opens storage and builds every dependency the app needs from the configuration. */
-export async function buildDeps(config: Config, log: Logger): Promise<AppDeps> {
+export async function buildDeps(
+  config: Config,
+  log: Logger,
+  /** Test seams: e.g. a deterministic fake embedder instead of the configured one. */
+  overrides: { embedder?: Embedder | null } = {},
+): Promise<AppDeps> {
   const db = openDatabase(join(config.DATA_DIR, 'answerdesk.sqlite'));
   const lance = await openLance(config.DATA_DIR);
+  // Loads the local model (or probes the remote endpoint) now: a bad setup fails at start.
+  const embedder =
+    overrides.embedder !== undefined
+      ? overrides.embedder
+      : await createEmbedder(config, log.child({ component: 'embeddings' }));
+  const knowledge = await LanceKnowledgeStore.open({
+    conn: lance,
+    db,
+    log: log.child({ component: 'knowledge' }),
+    embedder,
+  });
   const metrics = new Metrics();
   const worker = new Worker({
     db,
@@ -25,11 +46,70 @@ export async function buildDeps(config: Config, log: Logger): Promise<AppDeps> {
     log,
     db,
     lance,
+    embedder,
+    knowledge,
+    llm: createLlmClient(config, log.child({ component: 'llm' })),
     metrics,
     worker,
-    readinessChecks: [],
-    onChatbotDelete: [],
+    readinessChecks: [
+      ...(embedder ? [embeddingReadiness(embedder)] : []),
+      knowledgeReadiness(knowledge),
+    ],
+    onChatbotDelete: [(chatbotId) => knowledge.deleteChatbot(chatbotId)],
+    // Registered first, so it runs last: features' stop hooks run while jobs can still finish.
+    onShutdown: [() => knowledge.close(), () => worker.stop()],
   };
+}
+
+/** How long in-flight requests may run after SIGTERM before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export type RunningServer = {
+  url: string;
+  port: number;
+  /** Stops accepting, waits for in-flight requests, runs the stop hooks, closes storage. */
+  stop: (reason: string) => Promise<void>;
+};
+
+/** Serves `app` over HTTP (Bun.serve) on the configured address. */
+export function startServer(
+  deps: AppDeps,
+  app: { handle: (request: Request) => Response | Promise<Response> } = createApp(deps),
+): RunningServer {
+  const { config, log } = deps;
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    // Bun's own cap, just above ours: the app answers 413 with the envelope below it
+    // (src/http/body.ts); above it Bun answers a bare 413.
+    maxRequestBodySize: Math.max(config.UPLOAD_LIMIT_BYTES, config.BODY_LIMIT_BYTES) + 1_048_576,
+    fetch: (request) => app.handle(request),
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'shutting down: refusing new requests, finishing in-flight ones');
+      const grace = setTimeout(() => {
+        log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'in-flight requests too slow: closing them');
+        void server.stop(true);
+      }, SHUTDOWN_GRACE_MS);
+      await server.stop();
+      clearTimeout(grace);
+      for (const hook of [...deps.onShutdown].reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          log.error({ err }, 'a stop hook failed');
+        }
+      }
+      deps.lance.close();
+      deps.db.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  return { url: `http://${host}:${server.port}`, port: server.port ?? config.PORT, stop };
 }
 
 /** Runs the service until SIGTERM or SIGINT. */
@@ -38,19 +118,15 @@ export async function serve(): Promise<number> {
   const log = createLogger(config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
   const app = createApp(deps);
-  const server = Bun.serve({
-    port: config.PORT,
-    hostname: config.HOST,
-    // Bun's own cap; routes enforce their tighter limits (1 MiB webhook, JSON, uploads).
-    maxRequestBodySize: config.UPLOAD_LIMIT_BYTES + 1_048_576,
-    fetch: (request) => app.handle(request),
-  });
+  const running = startServer(deps, app);
   // Jobs start after every feature registered its kinds (in createApp), so resumed work runs.
   deps.worker.start();
+  // Tells `answerdesk ingest` to send its work here (one LanceDB writer per data dir).
+  const unmark = writeServiceMarker(config.DATA_DIR, running.url);
   log.info(
     {
       version: VERSION,
-      url: `http://${config.HOST}:${server.port}`,
+      url: running.url,
       dataDir: config.DATA_DIR,
       adminTokenLocation:
         config.adminTokenSource === 'env'
@@ -59,23 +135,18 @@ export async function serve(): Promise<number> {
       llm: config.GROQ_API_KEY
         ? 'groq'
         : 'missing GROQ_API_KEY: the bot will hand off every conversation',
-      embedding:
-        config.EMBEDDING_PROVIDER === 'none'
-          ? 'none: full-text search only'
-          : config.EMBEDDING_PROVIDER,
+      embedding: deps.embedder
+        ? `${deps.embedder.provider}: ${deps.embedder.model} (${deps.embedder.dimension} dimensions)`
+        : 'none: full-text search only',
     },
     'answerdesk started',
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // `once`: a second signal while draining falls back to the default action and exits at once.
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
-  await server.stop();
-  await deps.worker.stop();
-  deps.db.close();
+  await running.stop(signal);
+  unmark();
   return 0;
 }

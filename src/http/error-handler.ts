@@ -70,6 +70,10 @@ export function errorHandler(deps: { log: Logger }) {
         info.status = status;
         return respond(status, body);
       };
+      // Errors thrown inside a parse hook (body limits, content types) reach us wrapped in
+      // Elysia's ParseError; the AppError they carry decides the answer.
+      const cause = code === 'PARSE' ? (error as { cause?: unknown }).cause : undefined;
+      if (cause instanceof AppError) error = cause;
       if (error instanceof AppError) {
         if (error.status >= 500) info.log.error({ err: error, code: error.code }, error.message);
         return json(error.status, envelope(error.code, error.message, id));

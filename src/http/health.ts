@@ -3,12 +3,14 @@ import { Elysia } from 'elysia';
 import type { AppDeps } from '../app.ts';
 import { pingLance } from '../storage/lancedb/db.ts';
 import { pingDatabase } from '../storage/sqlite/db.ts';
+import { HealthResponse, ReadinessResponse } from './model.ts';
 
 export type ReadinessCheck = { name: string; ok: boolean; detail?: string };
 
 export function healthRoutes(deps: AppDeps) {
   return new Elysia({ name: 'health' })
     .get('/healthz', () => ({ status: 'ok' as const }), {
+      response: { 200: HealthResponse },
       detail: { tags: ['health'], summary: 'Process is up', security: [] },
     })
     .get(
@@ -25,7 +27,12 @@ export function healthRoutes(deps: AppDeps) {
         if (deps.config.EMBEDDING_PROVIDER === 'none') {
           warnings.push('EMBEDDING_PROVIDER is none: search is full-text only (no vectors)');
         }
-        for (const extra of deps.readinessChecks) checks.push(await extra());
+        for (const extra of deps.readinessChecks) {
+          // A check that throws is a failed check, not a 500.
+          checks.push(
+            await extra().catch(() => ({ name: 'feature', ok: false, detail: 'check failed' })),
+          );
+        }
         const ready = checks.every((c) => c.ok);
         set.status = ready ? 200 : 503;
         return {
@@ -37,6 +44,7 @@ export function healthRoutes(deps: AppDeps) {
         };
       },
       {
+        response: { 200: ReadinessResponse, 503: ReadinessResponse },
         detail: {
           tags: ['health'],
           summary: 'Storage reachable and configuration complete',
@@ -50,6 +58,14 @@ export function healthRoutes(deps: AppDeps) {
         set.headers['content-type'] = 'text/plain; version=0.0.4; charset=utf-8';
         return deps.metrics.render();
       },
-      { detail: { tags: ['health'], summary: 'Prometheus metrics (admin token required)' } },
+      {
+        detail: {
+          tags: ['health'],
+          summary: 'Prometheus metrics (admin token required)',
+          responses: {
+            200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': {} } },
+          },
+        },
+      },
     );
 }

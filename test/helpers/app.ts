@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import type { Embedder } from '../../src/embeddings/types.ts';
 import { createLogger } from '../../src/logging.ts';
 import { buildDeps } from '../../src/server.ts';
 
@@ -17,7 +18,11 @@ export function tempDir(prefix = 'answerdesk-test-') {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function buildTestApp(env: Record<string, string> = {}) {
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  /** `embedder`: use this one (e.g. a deterministic fake) instead of the configured provider. */
+  opts: { embedder?: Embedder | null } = {},
+) {
   const { dir, cleanup } = tempDir();
   const config = loadConfig({
     DATA_DIR: dir,
@@ -27,7 +32,7 @@ export async function buildTestApp(env: Record<string, string> = {}) {
     ...env,
   });
   const log = createLogger(config.LOG_LEVEL);
-  const deps = await buildDeps(config, log);
+  const deps = await buildDeps(config, log, opts);
   const app = createApp(deps);
   return {
     app,

@@ -110,6 +110,29 @@ describe('chatbots (errors)', () => {
     expect(res.status).toBe(422);
   });
 
+  it('should answer 413 to a create or update body over BODY_LIMIT_BYTES', async () => {
+    const huge = 'x'.repeat(t.deps.config.BODY_LIMIT_BYTES + 1);
+    const res = await create({ name: 'Huge', instructions: huge });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
+    const bot = await (await create({ name: 'Small' })).json();
+    const patch = await t.request(`/api/v1/chatbots/${bot.id}`, {
+      method: 'PATCH',
+      json: { instructions: huge },
+    });
+    expect(patch.status).toBe(413);
+  });
+
+  it('should answer 415 to a body that is not JSON', async () => {
+    const res = await t.request('/api/v1/chatbots', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'name=Form',
+    });
+    expect(res.status).toBe(415);
+    expect((await res.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
   it('should answer 404 with the envelope for an unknown route', async () => {
     const res = await t.request('/nope');
     expect(res.status).toBe(404);

@@ -1,7 +1,11 @@
 // The ordered list of schema migrations. Append new ones; never edit one that has shipped.
 import { foundation } from './001-foundation.ts';
 import { jobs } from './002-jobs.ts';
+import { knowledge } from './003-knowledge.ts';
+import { conversations } from './004-conversations.ts';
+import { crisp } from './005-crisp.ts';
+import { quotas } from './006-quotas.ts';
 
 export type Migration = { version: number; name: string; sql: string };
 
-export const migrations: Migration[] = [foundation, jobs];
+export const migrations: Migration[] = [foundation, jobs, knowledge, conversations, crisp, quotas];

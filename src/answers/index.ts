@@ -1,0 +1,110 @@
+// The playground: POST /api/v1/chatbots/:chatbotId/chat, as JSON or streamed as SSE.
+import { Elysia } from 'elysia';
+import type { AppDeps } from '../app.ts';
+import { getChatbot } from '../chatbots/service.ts';
+import { getOrCreateConversation } from '../conversations/service.ts';
+import { ErrorResponse } from '../http/model.ts';
+import { type AnswerResult, answerMessage, handoffText } from './answer.ts';
+import { answerDeps } from './deps.ts';
+import { ChatBody, ChatParams, ChatResponse } from './model.ts';
+
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+export function answerRoutes(deps: AppDeps) {
+  const ad = answerDeps(deps);
+  return new Elysia({ name: 'answers', prefix: '/api/v1' }).post(
+    '/chatbots/:chatbotId/chat',
+    async ({ params, body, request }) => {
+      const chatbot = getChatbot(deps.db, params.chatbotId);
+      const conversationId = body.conversationId ?? crypto.randomUUID();
+      const conversation = getOrCreateConversation(deps.db, {
+        chatbotId: chatbot.id,
+        channel: 'playground',
+        externalId: conversationId,
+      });
+      const run = (onToken?: (text: string) => void) =>
+        answerMessage(ad, {
+          chatbot,
+          conversationId: conversation.id,
+          message: body.message,
+          signal: request.signal,
+          onToken,
+        });
+      const wantsStream = (request.headers.get('accept') ?? '').includes('text/event-stream');
+      if (!wantsStream) {
+        const result = await run();
+        // Both branches return a Response so the handler has one type; the schema documents it.
+        return Response.json(toResponse(result, conversationId));
+      }
+      const encoder = new TextEncoder();
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          const send = (event: string, data: unknown) => {
+            try {
+              controller.enqueue(encoder.encode(sse(event, data)));
+            } catch {
+              // The client went away; the request signal stops the pipeline.
+            }
+          };
+          let result: AnswerResult | null = null;
+          try {
+            result = await run((text) => send('token', { text }));
+          } catch (cause) {
+            deps.log.error({ err: cause, chatbotId: chatbot.id }, 'playground answer failed');
+          }
+          if (!result) {
+            send('token', { text: handoffText(chatbot, 'error') });
+            send('sources', []);
+            send('done', {
+              handoff: true,
+              reason: 'error',
+              usage: null,
+              conversationId,
+            });
+          } else {
+            send('sources', result.sources);
+            send('done', {
+              handoff: result.handoff,
+              reason: result.reason,
+              usage: result.usage,
+              conversationId,
+            });
+          }
+          try {
+            controller.close();
+          } catch {}
+        },
+      });
+      return new Response(stream, {
+        headers: {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-conversation-id': conversationId,
+        },
+      });
+    },
+    {
+      params: ChatParams,
+      body: ChatBody,
+      response: { 200: ChatResponse, 401: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse },
+      detail: {
+        tags: ['chat'],
+        summary:
+          'Playground: answer a message like the bot would (JSON, or SSE with Accept: text/event-stream)',
+        description:
+          'SSE events: `token` {"text"} …, then `sources` [hits], then `done` {"handoff","reason","usage","conversationId"}.',
+      },
+    },
+  );
+}
+
+function toResponse(result: AnswerResult, conversationId: string): ChatResponse {
+  return {
+    reply: result.reply,
+    sources: result.sources,
+    handoff: result.handoff,
+    reason: result.reason,
+    conversationId,
+    usage: result.usage,
+  };
+}

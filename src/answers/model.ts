@@ -1,0 +1,45 @@
+// Playground chat schemas: request, JSON response, and the SSE event payloads.
+import * as v from 'valibot';
+
+export const ChatParams = v.object({
+  chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+});
+
+export const ChatBody = v.strictObject({
+  message: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(8_000)),
+  /** Any 1–128 characters; a new one is generated when absent (and always returned). */
+  conversationId: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128))),
+});
+export type ChatBody = v.InferOutput<typeof ChatBody>;
+
+export const SearchHitSchema = v.object({
+  sourceId: v.string(),
+  chunkId: v.string(),
+  title: v.string(),
+  url: v.nullable(v.string()),
+  text: v.string(),
+  score: v.number(),
+});
+
+export const ChatUsage = v.object({
+  promptTokens: v.number(),
+  completionTokens: v.number(),
+  totalTokens: v.number(),
+  costUsd: v.number(),
+  llmCalls: v.number(),
+});
+
+export const ChatReason = v.nullable(
+  v.picklist(['no_answer', 'asked_for_human', 'frustration', 'error', 'quota']),
+);
+
+export const ChatResponse = v.object({
+  reply: v.string(),
+  /** The passages retrieved for this message (search hits, best first). */
+  sources: v.array(SearchHitSchema),
+  handoff: v.boolean(),
+  reason: ChatReason,
+  conversationId: v.string(),
+  usage: ChatUsage,
+});
+export type ChatResponse = v.InferOutput<typeof ChatResponse>;

@@ -1,0 +1,253 @@
+// The Crisp REST port: the five calls the bot makes, over fetch with our own timeouts and errors.
+import * as v from 'valibot';
+import { err, ok, type Result } from '../errors.ts';
+
+export type CrispTier = 'plugin' | 'website';
+
+/** What every call needs: whose workspace, and the token that may act on it. */
+export type CrispCredentials = {
+  websiteId: string;
+  identifier: string;
+  key: string;
+  tier: CrispTier;
+};
+
+/** The message body we post (DESIGN §2, "The reply"). */
+export type CrispOutgoingMessage = {
+  type: 'text' | 'note';
+  from: 'operator';
+  origin: 'chat';
+  content: string;
+  user?: { nickname: string; avatar?: string };
+};
+
+/** A message read back from Crisp (used to reconcile a post whose outcome we did not see). */
+export const CrispMessage = v.looseObject({
+  fingerprint: v.optional(v.union([v.number(), v.string()])),
+  type: v.optional(v.string()),
+  from: v.optional(v.string()),
+  content: v.optional(v.unknown()),
+  timestamp: v.optional(v.number()),
+});
+export type CrispMessage = v.InferOutput<typeof CrispMessage>;
+
+export type CrispFailureKind =
+  /** 429 or 420: over Crisp's rate limit or quota. */
+  | 'rate_limited'
+  /** 5xx. */
+  | 'unavailable'
+  /** 401 or 403: the token is wrong, revoked, lacks a scope, or the tier header is wrong. */
+  | 'rejected'
+  /** 404: the website or conversation is unknown to this token. */
+  | 'not_found'
+  /** Another 4xx: our request was wrong. */
+  | 'bad_request'
+  /** No answer: connection refused, reset, DNS, or our timeout. */
+  | 'network'
+  /** 2xx with a body we cannot read. */
+  | 'invalid_response';
+
+/** A failed Crisp call, classified so the worker knows whether to retry, fail, or reconcile. */
+export class CrispError extends Error {
+  override name = 'CrispError';
+  constructor(
+    readonly kind: CrispFailureKind,
+    /** Crisp's `reason` (e.g. `invalid_session`) or a short description of what failed. */
+    readonly reason: string,
+    readonly status: number | null,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(`Crisp ${status ?? 'request'} ${kind}: ${reason}`);
+  }
+
+  /** Worth trying again later (rate limits, Crisp down, network). */
+  get retryable(): boolean {
+    return this.kind === 'rate_limited' || this.kind === 'unavailable' || this.kind === 'network';
+  }
+
+  /** The connection itself is broken (DESIGN: 401/403/404 mark it unhealthy). */
+  get unhealthy(): boolean {
+    return this.kind === 'rejected' || this.kind === 'not_found';
+  }
+
+  /** A write may have been applied although we saw no success (5xx, timeout, cut connection). */
+  get uncertain(): boolean {
+    return (
+      this.kind === 'unavailable' || this.kind === 'network' || this.kind === 'invalid_response'
+    );
+  }
+}
+
+export interface CrispClient {
+  /** A cheap read the bot's scopes allow: the first page of the website's conversations. */
+  checkCredentials(creds: CrispCredentials): Promise<Result<void, CrispError>>;
+  sendMessage(
+    creds: CrispCredentials,
+    sessionId: string,
+    message: CrispOutgoingMessage,
+  ): Promise<Result<{ fingerprint: string }, CrispError>>;
+  compose(
+    creds: CrispCredentials,
+    sessionId: string,
+    type: 'start' | 'stop',
+  ): Promise<Result<void, CrispError>>;
+  setState(
+    creds: CrispCredentials,
+    sessionId: string,
+    state: 'pending' | 'unresolved' | 'resolved',
+  ): Promise<Result<void, CrispError>>;
+  /** The latest messages of a conversation (Crisp returns them oldest first, a page at a time). */
+  listMessages(
+    creds: CrispCredentials,
+    sessionId: string,
+  ): Promise<Result<CrispMessage[], CrispError>>;
+}
+
+const Envelope = v.looseObject({
+  error: v.optional(v.boolean()),
+  reason: v.optional(v.string()),
+  data: v.optional(v.unknown()),
+});
+
+const Dispatched = v.looseObject({ fingerprint: v.union([v.number(), v.string()]) });
+
+/** `Retry-After` in seconds or as an HTTP date → milliseconds (capped by the worker's backoff). */
+function retryAfter(header: string | null): number | null {
+  if (!header) return null;
+  if (/^\d+(\.\d+)?$/.test(header.trim())) return Math.round(Number(header) * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+function classify(status: number): CrispFailureKind {
+  if (status === 429 || status === 420) return 'rate_limited';
+  if (status >= 500) return 'unavailable';
+  if (status === 401 || status === 403) return 'rejected';
+  if (status === 404) return 'not_found';
+  return 'bad_request';
+}
+
+/** The real client: `fetch` to CRISP_API_URL with Basic auth and the tier header. */
+export class HttpCrispClient implements CrispClient {
+  constructor(private readonly options: { baseUrl: string; timeoutMs: number }) {}
+
+  private url(creds: CrispCredentials, path: string): string {
+    return `${this.options.baseUrl}/v1/website/${encodeURIComponent(creds.websiteId)}${path}`;
+  }
+
+  private async call(
+    creds: CrispCredentials,
+    method: 'GET' | 'POST' | 'PATCH',
+    path: string,
+    body?: unknown,
+  ): Promise<Result<unknown, CrispError>> {
+    const headers: Record<string, string> = {
+      authorization: `Basic ${Buffer.from(`${creds.identifier}:${creds.key}`).toString('base64')}`,
+      'x-crisp-tier': creds.tier,
+      accept: 'application/json',
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(this.url(creds, path), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (e) {
+      const timedOut = e instanceof Error && e.name === 'TimeoutError';
+      return err(new CrispError('network', timedOut ? 'timeout' : 'connection failed', null));
+    }
+    let parsed: v.InferOutput<typeof Envelope> | undefined;
+    const text = await res.text().catch(() => '');
+    try {
+      const result = v.safeParse(Envelope, JSON.parse(text));
+      if (result.success) parsed = result.output;
+    } catch {}
+    if (!res.ok) {
+      const reason = parsed?.reason ?? (res.status === 420 ? 'enhance_your_calm' : 'http_error');
+      return err(
+        new CrispError(
+          classify(res.status),
+          reason.slice(0, 200),
+          res.status,
+          retryAfter(res.headers.get('retry-after')),
+        ),
+      );
+    }
+    if (!parsed) return err(new CrispError('invalid_response', 'not a Crisp envelope', res.status));
+    if (parsed.error === true) {
+      return err(
+        new CrispError('bad_request', (parsed.reason ?? 'error').slice(0, 200), res.status),
+      );
+    }
+    return ok(parsed.data);
+  }
+
+  async checkCredentials(creds: CrispCredentials): Promise<Result<void, CrispError>> {
+    const res = await this.call(creds, 'GET', '/conversations/1');
+    return res.ok ? ok(undefined) : res;
+  }
+
+  async sendMessage(
+    creds: CrispCredentials,
+    sessionId: string,
+    message: CrispOutgoingMessage,
+  ): Promise<Result<{ fingerprint: string }, CrispError>> {
+    const res = await this.call(
+      creds,
+      'POST',
+      `/conversation/${encodeURIComponent(sessionId)}/message`,
+      message,
+    );
+    if (!res.ok) return res;
+    const data = v.safeParse(Dispatched, res.value);
+    // Sent, but no fingerprint to recognise the echo by: the caller reconciles by content.
+    if (!data.success) return err(new CrispError('invalid_response', 'no fingerprint', 200));
+    return ok({ fingerprint: String(data.output.fingerprint) });
+  }
+
+  async compose(
+    creds: CrispCredentials,
+    sessionId: string,
+    type: 'start' | 'stop',
+  ): Promise<Result<void, CrispError>> {
+    const res = await this.call(
+      creds,
+      'PATCH',
+      `/conversation/${encodeURIComponent(sessionId)}/compose`,
+      { type, from: 'operator' },
+    );
+    return res.ok ? ok(undefined) : res;
+  }
+
+  async setState(
+    creds: CrispCredentials,
+    sessionId: string,
+    state: 'pending' | 'unresolved' | 'resolved',
+  ): Promise<Result<void, CrispError>> {
+    const res = await this.call(
+      creds,
+      'PATCH',
+      `/conversation/${encodeURIComponent(sessionId)}/state`,
+      { state },
+    );
+    return res.ok ? ok(undefined) : res;
+  }
+
+  async listMessages(
+    creds: CrispCredentials,
+    sessionId: string,
+  ): Promise<Result<CrispMessage[], CrispError>> {
+    const res = await this.call(
+      creds,
+      'GET',
+      `/conversation/${encodeURIComponent(sessionId)}/messages`,
+    );
+    if (!res.ok) return res;
+    const list = v.safeParse(v.array(CrispMessage), res.value);
+    if (!list.success) return err(new CrispError('invalid_response', 'not a message list', 200));
+    return ok(list.output);
+  }
+}

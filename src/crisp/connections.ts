@@ -1,0 +1,200 @@
+// Crisp connections over SQLite: credentials sealed at rest, health from the last Crisp answer.
+import type { Database } from 'bun:sqlite';
+import type { CrispCredentials, CrispError, CrispTier } from './client.ts';
+import { mask, SecretBox } from './secret-box.ts';
+
+type Row = {
+  chatbot_id: string;
+  website_id: string;
+  token_identifier: string;
+  token_key_enc: string;
+  signing_secret_enc: string | null;
+  webhook_secret_enc: string;
+  tier: CrispTier;
+  healthy: number;
+  last_error: string | null;
+  last_error_status: number | null;
+  last_error_at: string | null;
+  last_ok_at: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+/** A connection with its secrets opened: only ever held in memory, never logged or returned. */
+export type Connection = {
+  chatbotId: string;
+  websiteId: string;
+  credentials: CrispCredentials;
+  signingSecret: string | null;
+  webhookSecret: string;
+};
+
+/** What `GET …/integrations/crisp` shows: masked values and health, no secret. */
+export type ConnectionStatus = {
+  connected: true;
+  websiteId: string;
+  tier: CrispTier;
+  tokenIdentifier: string;
+  tokenKey: string;
+  signingSecret: string | null;
+  webhookUrl: string;
+  events: string[];
+  health: {
+    healthy: boolean;
+    lastError: string | null;
+    lastErrorStatus: number | null;
+    lastErrorAt: string | null;
+    lastOkAt: string | null;
+  };
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** The Crisp events to tick in the hook settings (DESIGN §2, handled events). */
+export const CRISP_EVENTS = [
+  'message:send',
+  'message:received',
+  'message:compose:receive',
+  'session:set_state',
+  'session:set_routing',
+];
+
+/** The URL to paste into Crisp: the secret rides in `key` because Website Hooks are unsigned. */
+export function webhookUrl(publicUrl: string, chatbotId: string, webhookSecret: string): string {
+  return `${publicUrl}/api/integrations/livechat/crisp/webhook/${encodeURIComponent(chatbotId)}?key=${encodeURIComponent(webhookSecret)}`;
+}
+
+export class ConnectionStore {
+  private readonly box: SecretBox;
+
+  constructor(
+    private readonly db: Database,
+    secretKey: string,
+  ) {
+    this.box = new SecretBox(secretKey);
+  }
+
+  private row(chatbotId: string): Row | null {
+    return this.db
+      .query<Row, [string]>('SELECT * FROM crisp_connections WHERE chatbot_id = ?')
+      .get(chatbotId);
+  }
+
+  /** The connection with its secrets opened, or null when the chatbot is not connected. */
+  get(chatbotId: string): Connection | null {
+    const row = this.row(chatbotId);
+    if (!row) return null;
+    return {
+      chatbotId: row.chatbot_id,
+      websiteId: row.website_id,
+      credentials: {
+        websiteId: row.website_id,
+        identifier: row.token_identifier,
+        key: this.box.open(row.token_key_enc),
+        tier: row.tier,
+      },
+      signingSecret: row.signing_secret_enc ? this.box.open(row.signing_secret_enc) : null,
+      webhookSecret: this.box.open(row.webhook_secret_enc),
+    };
+  }
+
+  /**
+   * Stores (or replaces) the credentials. A reconnect keeps the webhook secret, so the URL
+   * already pasted into Crisp stays valid; a first connect (or one after a disconnect) makes one.
+   */
+  save(
+    chatbotId: string,
+    input: { credentials: CrispCredentials; signingSecret: string | null },
+    now = new Date(),
+  ): Connection {
+    const at = now.toISOString();
+    const existing = this.row(chatbotId);
+    const webhookSecret = existing
+      ? this.box.open(existing.webhook_secret_enc)
+      : Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+    this.db
+      .query(
+        `INSERT INTO crisp_connections (chatbot_id, website_id, token_identifier, token_key_enc,
+           signing_secret_enc, webhook_secret_enc, tier, healthy, last_ok_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+         ON CONFLICT (chatbot_id) DO UPDATE SET website_id = excluded.website_id,
+           token_identifier = excluded.token_identifier, token_key_enc = excluded.token_key_enc,
+           signing_secret_enc = excluded.signing_secret_enc, tier = excluded.tier, healthy = 1,
+           last_error = NULL, last_error_status = NULL, last_error_at = NULL,
+           last_ok_at = excluded.last_ok_at, updated_at = excluded.updated_at`,
+      )
+      .run(
+        chatbotId,
+        input.credentials.websiteId,
+        input.credentials.identifier,
+        this.box.seal(input.credentials.key),
+        input.signingSecret ? this.box.seal(input.signingSecret) : null,
+        existing ? existing.webhook_secret_enc : this.box.seal(webhookSecret),
+        input.credentials.tier,
+        at,
+        at,
+        at,
+      );
+    return this.get(chatbotId)!;
+  }
+
+  /** Wipes the credentials; true when there were some. */
+  remove(chatbotId: string): boolean {
+    return (
+      this.db.query('DELETE FROM crisp_connections WHERE chatbot_id = ?').run(chatbotId).changes > 0
+    );
+  }
+
+  status(chatbotId: string, publicUrl: string): ConnectionStatus | null {
+    const row = this.row(chatbotId);
+    if (!row) return null;
+    const webhookSecret = this.box.open(row.webhook_secret_enc);
+    return {
+      connected: true,
+      websiteId: row.website_id,
+      tier: row.tier,
+      tokenIdentifier: mask(row.token_identifier),
+      tokenKey: '••••',
+      signingSecret: row.signing_secret_enc ? '••••' : null,
+      // The key is masked: the full URL is only shown once, by connect.
+      webhookUrl: webhookUrl(publicUrl, chatbotId, mask(webhookSecret)),
+      events: CRISP_EVENTS,
+      health: {
+        healthy: row.healthy === 1,
+        lastError: row.last_error,
+        lastErrorStatus: row.last_error_status,
+        lastErrorAt: row.last_error_at,
+        lastOkAt: row.last_ok_at,
+      },
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  /** Records a Crisp failure; 401/403/404 also mark the connection unhealthy. */
+  recordError(chatbotId: string, error: CrispError, now = new Date()): void {
+    this.db
+      .query(
+        `UPDATE crisp_connections SET last_error = ?, last_error_status = ?, last_error_at = ?,
+           healthy = CASE WHEN ? THEN 0 ELSE healthy END WHERE chatbot_id = ?`,
+      )
+      .run(
+        `${error.kind}: ${error.reason}`,
+        error.status,
+        now.toISOString(),
+        error.unhealthy ? 1 : 0,
+        chatbotId,
+      );
+  }
+
+  /** Records a successful Crisp call: healthy again (written only when something changes). */
+  recordOk(chatbotId: string, now = new Date()): void {
+    this.db
+      .query(
+        `UPDATE crisp_connections SET healthy = 1, last_ok_at = ?
+         WHERE chatbot_id = ? AND (healthy = 0 OR last_ok_at IS NULL OR last_ok_at < ?)`,
+      )
+      // At most one write a minute on the hot path.
+      .run(now.toISOString(), chatbotId, new Date(now.getTime() - 60_000).toISOString());
+  }
+}

@@ -1,0 +1,187 @@
+// Crisp schemas: webhook envelopes and event data (as received), and the admin API shapes.
+import * as v from 'valibot';
+
+// ---------------------------------------------------------------------------------------------
+// Webhook (CRISP.md §1). Objects are loose: Crisp adds fields over time and we ignore them.
+
+/** `{website_id, event, data, timestamp}`: anything else is not a Crisp delivery (400). */
+export const Envelope = v.looseObject({
+  website_id: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  event: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  data: v.looseObject({}),
+  timestamp: v.optional(v.number()),
+});
+export type Envelope = v.InferOutput<typeof Envelope>;
+
+const sessionId = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+
+const User = v.looseObject({
+  nickname: v.optional(v.nullable(v.string())),
+  user_id: v.optional(v.nullable(v.string())),
+  type: v.optional(v.nullable(v.string())),
+});
+
+/** `message:send` (visitor) and `message:received` (operator). `content` is an object for non-text types. */
+export const MessageData = v.looseObject({
+  session_id: sessionId,
+  website_id: v.optional(v.string()),
+  type: v.string(),
+  from: v.string(),
+  origin: v.optional(v.nullable(v.string())),
+  content: v.optional(v.unknown()),
+  fingerprint: v.union([v.number(), v.pipe(v.string(), v.minLength(1), v.maxLength(100))]),
+  timestamp: v.optional(v.number()),
+  automated: v.optional(v.nullable(v.boolean())),
+  user: v.optional(v.nullable(User)),
+});
+export type MessageData = v.InferOutput<typeof MessageData>;
+
+/** `message:compose:receive`: an operator is typing (or stopped). */
+export const ComposeData = v.looseObject({
+  session_id: sessionId,
+  type: v.optional(v.nullable(v.string())),
+  automated: v.optional(v.nullable(v.boolean())),
+  user: v.optional(v.nullable(User)),
+});
+export type ComposeData = v.InferOutput<typeof ComposeData>;
+
+/** `session:set_state`: `pending | unresolved | resolved`. */
+export const SetStateData = v.looseObject({
+  session_id: sessionId,
+  state: v.string(),
+});
+
+/** `session:set_routing`: `routing_id` is the assigned operator, null when unassigned. */
+export const SetRoutingData = v.looseObject({
+  session_id: sessionId,
+  routing_id: v.optional(v.nullable(v.string())),
+});
+
+/** Job payload of a reply turn: which conversation to look at (its messages wait in the inbox). */
+export type ReplyJobPayload = { chatbotId: string; websiteId: string; sessionId: string };
+
+// ---------------------------------------------------------------------------------------------
+// Admin API.
+
+const secretText = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
+
+export const ConnectBody = v.strictObject({
+  /** The Crisp Website ID (Settings → Workspace Settings → Setup & Integrations). */
+  websiteId: v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'a Crisp website id')),
+  tokenIdentifier: secretText(500),
+  tokenKey: secretText(500),
+  /** `plugin` for a Marketplace plugin token, `website` for a workspace Website Token. */
+  tier: v.optional(v.picklist(['plugin', 'website']), 'plugin'),
+  /** The plugin hooks' signing secret; when set, `X-Crisp-Signature` is checked. */
+  signingSecret: v.optional(v.nullable(secretText(500)), null),
+});
+export type ConnectBody = v.InferOutput<typeof ConnectBody>;
+
+export const ConnectResponse = v.object({
+  connected: v.literal(true),
+  websiteId: v.string(),
+  /** Paste into Crisp; the secret `key` is only shown here. */
+  webhookUrl: v.string(),
+  /** The events to tick in Crisp's hook settings. */
+  events: v.array(v.string()),
+  tier: v.picklist(['plugin', 'website']),
+  signed: v.boolean(),
+});
+
+export const ConnectionStatusResponse = v.object({
+  connected: v.boolean(),
+  websiteId: v.optional(v.string()),
+  tier: v.optional(v.picklist(['plugin', 'website'])),
+  tokenIdentifier: v.optional(v.string()),
+  tokenKey: v.optional(v.string()),
+  signingSecret: v.optional(v.nullable(v.string())),
+  webhookUrl: v.optional(v.string()),
+  events: v.optional(v.array(v.string())),
+  health: v.optional(
+    v.object({
+      healthy: v.boolean(),
+      lastError: v.nullable(v.string()),
+      lastErrorStatus: v.nullable(v.number()),
+      lastErrorAt: v.nullable(v.string()),
+      lastOkAt: v.nullable(v.string()),
+    }),
+  ),
+  createdAt: v.optional(v.string()),
+  updatedAt: v.optional(v.string()),
+});
+
+export const TestBody = v.optional(
+  v.strictObject({
+    /** The sample visitor question; a generic one when absent. */
+    message: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(4000))),
+  }),
+);
+
+const WouldPost = v.object({
+  kind: v.picklist(['reply', 'handoff', 'note', 'quota', 'state']),
+  method: v.string(),
+  path: v.string(),
+  body: v.record(v.string(), v.unknown()),
+});
+
+export const TestResponse = v.object({
+  credentials: v.object({
+    ok: v.boolean(),
+    status: v.nullable(v.number()),
+    reason: v.nullable(v.string()),
+  }),
+  question: v.string(),
+  answer: v.object({
+    reply: v.string(),
+    handoff: v.boolean(),
+    reason: v.nullable(v.string()),
+    sources: v.array(v.record(v.string(), v.unknown())),
+  }),
+  /** What the bot would send to Crisp, in order; nothing was sent. */
+  wouldPost: v.array(WouldPost),
+});
+
+export const SessionParams = v.object({
+  chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+  sessionId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+});
+
+export const PauseBody = v.optional(
+  v.strictObject({
+    /** Hours to keep the bot away; absent = until resumed. */
+    hours: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(24 * 365))),
+  }),
+);
+
+const BotState = v.object({
+  /** Who answers: the bot, or a human (the bot is muted). */
+  state: v.picklist(['bot', 'human']),
+  /** Until when a human owns it (ISO); null with `human` means until resumed or resolved. */
+  until: v.nullable(v.string()),
+});
+
+export const ConversationSummary = v.object({
+  sessionId: v.string(),
+  websiteId: v.nullable(v.string()),
+  bot: BotState,
+  historySince: v.string(),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+
+export const ConversationList = v.object({ items: v.array(ConversationSummary) });
+
+export const ConversationDetail = v.object({
+  ...ConversationSummary.entries,
+  messages: v.array(
+    v.object({
+      id: v.string(),
+      role: v.picklist(['visitor', 'bot', 'operator']),
+      content: v.string(),
+      fingerprint: v.nullable(v.string()),
+      handoffReason: v.nullable(v.string()),
+      provenance: v.nullable(v.record(v.string(), v.unknown())),
+      createdAt: v.string(),
+    }),
+  ),
+});

@@ -1,0 +1,172 @@
+// Request bodies: every route's body is read with a byte limit (413), in an accepted content type
+// (415), and parsed by us, never by Elysia's unbounded default parsers.
+import { AppError } from '../errors.ts';
+
+/** Context fields a parse hook reads (a subset of Elysia's parse context). */
+type ParseContext = { request: Request };
+
+/** A route-level parse hook, tagged with the media types it accepts (the OpenAPI document uses it). */
+export type BodyParser = ((ctx: ParseContext) => Promise<unknown>) & {
+  readonly accepts: readonly string[];
+};
+
+const tooLarge = (limitBytes: number) =>
+  new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes`);
+
+/**
+ * Reads the whole body of `request`, failing with 413 as soon as it passes `limitBytes`: at once
+ * when Content-Length says so, otherwise while counting the stream (chunked or lying senders).
+ */
+export async function readBody(
+  request: Request,
+  limitBytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limitBytes) {
+    throw tooLarge(limitBytes);
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limitBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limitBytes);
+    }
+    chunks.push(value as Uint8Array<ArrayBuffer>);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Reads the body as UTF-8 text within `limitBytes` (e.g. the raw webhook body for its HMAC). */
+export async function readBodyText(request: Request, limitBytes: number): Promise<string> {
+  return new TextDecoder().decode(await readBody(request, limitBytes));
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+export function mediaType(header: string | null): string {
+  return (header ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+const isJsonType = (type: string) =>
+  type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+
+/** FormData as a plain object (files stay `File`s; repeated fields become arrays), like Elysia's. */
+function formToObject(form: FormData): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of new Set(form.keys())) {
+    const values = form.getAll(key);
+    out[key] = values.length === 1 ? values[0] : values;
+  }
+  return out;
+}
+
+function tag(fn: (ctx: ParseContext) => Promise<unknown>, accepts: string[]): BodyParser {
+  return Object.assign(fn, { accepts: Object.freeze(accepts) });
+}
+
+/**
+ * A parse hook accepting JSON up to `jsonBytes` and, when `multipartBytes` is given,
+ * `multipart/form-data` up to that size. Other content types get 415, bad JSON 400.
+ * An empty body parses as `{}`, so bodiless POSTs and required-field 422s both work.
+ *
+ * @example .post('/sources', handler, { parse: limitedBody({ jsonBytes, multipartBytes }) })
+ */
+export function limitedBody(limits: { jsonBytes: number; multipartBytes?: number }): BodyParser {
+  const accepts = ['application/json'];
+  if (limits.multipartBytes !== undefined) accepts.push('multipart/form-data');
+  return tag(async ({ request }) => {
+    // No body at all: leave it undefined (Elysia parses nothing either).
+    if (!request.body) return undefined;
+    const header = request.headers.get('content-type');
+    const type = mediaType(header);
+    if (isJsonType(type)) {
+      const bytes = await readBody(request, limits.jsonBytes);
+      if (bytes.byteLength === 0) return {};
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        throw new AppError('INVALID_JSON', 'The request body is not valid JSON');
+      }
+    }
+    if (type === 'multipart/form-data' && limits.multipartBytes !== undefined) {
+      const bytes = await readBody(request, limits.multipartBytes);
+      try {
+        // A Response re-reads the bytes with the boundary from the original header.
+        const form = await new Response(bytes, {
+          headers: { 'content-type': header ?? '' },
+        }).formData();
+        return formToObject(form);
+      } catch {
+        throw new AppError('BAD_REQUEST', 'The multipart body could not be parsed');
+      }
+    }
+    if (request.headers.get('content-length') === '0') return {};
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Send the body as ${accepts.join(' or ')} (Content-Type header)`,
+    );
+  }, accepts);
+}
+
+/**
+ * A parse hook that leaves the body unread, for routes that must see the raw bytes (the Crisp
+ * webhook signs them) or check something first. The handler then reads it itself with
+ * `readBodyText(request, limitBytes)`, which enforces its limit. `accepts` is for the docs only.
+ */
+export function rawBody(accepts: string[] = ['application/json']): BodyParser {
+  // null, not undefined: undefined would let Elysia's fallback parser consume the stream.
+  return tag(async () => null, accepts);
+}
+
+type RouteView = { method: string; path: string; hooks: { parse?: unknown } };
+type ParseHook = { fn?: unknown };
+
+/** The parse hooks a route declared itself (anything other than `defaultParser`). */
+export function ownParsers(route: RouteView, defaultParser: unknown): unknown[] {
+  const hooks = Array.isArray(route.hooks.parse) ? (route.hooks.parse as ParseHook[]) : [];
+  return hooks.map((h) => h.fn ?? h).filter((fn) => fn !== defaultParser);
+}
+
+/**
+ * The foundation's parse hook for every route: JSON within BODY_LIMIT_BYTES, unless the route
+ * declared its own `parse` (see `limitedBody` and `rawBody`), which then runs instead.
+ * Elysia runs global parse hooks before a route's own, so this one steps aside by route lookup.
+ */
+export function defaultBodyParser(
+  jsonBytes: number,
+  routes: () => readonly RouteView[],
+): BodyParser & ((ctx: ParseContext & { route?: string }) => Promise<unknown>) {
+  const fallback = limitedBody({ jsonBytes });
+  let known = -1;
+  let custom = new Set<string>();
+  // Destructured in the parameter list: Elysia only fills `route` for hooks it sees reading it.
+  const parser = tag(async ({ request, route }: ParseContext & { route?: string }) => {
+    const all = routes();
+    if (all.length !== known) {
+      known = all.length;
+      custom = new Set(
+        all.filter((r) => ownParsers(r, parser).length > 0).map((r) => `${r.method} ${r.path}`),
+      );
+    }
+    if (
+      route !== undefined &&
+      (custom.has(`${request.method} ${route}`) || custom.has(`ALL ${route}`))
+    ) {
+      return undefined;
+    }
+    return fallback({ request });
+  }, fallback.accepts.slice());
+  return parser;
+}

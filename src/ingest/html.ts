@@ -1,0 +1,258 @@
+// HTML → main content as markdown-ish text (headings as `#`), for the chunker to split on.
+import { Readability } from '@mozilla/readability';
+import { parseHTML } from 'linkedom';
+
+export type ExtractedPage = {
+  title: string;
+  /** Markdown-ish text: `#` headings, paragraphs, `- ` list items, fenced code. */
+  text: string;
+};
+
+// Chrome of a page that is never knowledge: dropped before anything else looks at the page.
+const NEVER_CONTENT = [
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'svg',
+  'canvas',
+  'iframe',
+  'object',
+  'embed',
+  'form',
+  'button',
+  'select',
+  'input',
+  'textarea',
+  'dialog',
+  'nav',
+  'footer',
+  'aside',
+  '[role="navigation"]',
+  '[role="banner"]',
+  '[role="contentinfo"]',
+  '[role="search"]',
+  '[role="dialog"]',
+  '[role="alertdialog"]',
+  '[aria-hidden="true"]',
+  '[hidden]',
+].join(',');
+
+/** Class or id words of cookie banners, consent walls, skip links and similar overlays. */
+const BOILERPLATE_NAME =
+  /(^|[\s_-])(cookies?|consent|gdpr|cc-(banner|window)|onetrust|cookiebot|skip-?link|breadcrumbs?|newsletter|share|social|sidebar|site-?header|site-?footer|menu|toc)([\s_-]|$)/i;
+
+const BLOCKS = new Set([
+  'P',
+  'DIV',
+  'SECTION',
+  'ARTICLE',
+  'MAIN',
+  'HEADER',
+  'BLOCKQUOTE',
+  'UL',
+  'OL',
+  'DL',
+  'DT',
+  'DD',
+  'TABLE',
+  'THEAD',
+  'TBODY',
+  'TFOOT',
+  'FIGURE',
+  'FIGCAPTION',
+  'ADDRESS',
+  'DETAILS',
+  'SUMMARY',
+  'HR',
+]);
+
+type El = {
+  tagName: string;
+  nodeType: number;
+  childNodes: ArrayLike<El>;
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): ArrayLike<El>;
+  querySelector(selector: string): El | null;
+  closest(selector: string): El | null;
+  remove(): void;
+};
+
+/** Drops chrome that is never content: scripts, navigation, footers, cookie banners, forms. */
+function stripChrome(root: El): void {
+  for (const el of Array.from(root.querySelectorAll(NEVER_CONTENT))) el.remove();
+  // A page-level <header> is the site banner; inside an article it is the title block.
+  for (const el of Array.from(root.querySelectorAll('header'))) {
+    if (!el.closest('article, main, [role="main"]')) el.remove();
+  }
+  for (const el of Array.from(root.querySelectorAll('[class],[id]'))) {
+    if (el.tagName === 'BODY' || el.tagName === 'MAIN' || el.tagName === 'ARTICLE') continue;
+    const names = `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''}`;
+    if (!BOILERPLATE_NAME.test(names)) continue;
+    // A layout wrapper can carry such a name ("has-sidebar"); only short or link-heavy
+    // blocks are dropped, so the content itself never goes with it.
+    const text = clean(el.textContent ?? '');
+    const linkText = Array.from(el.querySelectorAll('a')).reduce(
+      (n, a) => n + clean(a.textContent ?? '').length,
+      0,
+    );
+    if (text.length < 1500 || linkText > text.length * 0.5) el.remove();
+  }
+}
+
+const clean = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * Renders an element's content as markdown-ish text. Headings keep their level, so the heading
+ * path survives into the chunks; links keep only their text (the page URL is the citation).
+ */
+export function renderMarkdown(root: El): string {
+  // Blocks in order; `tight` ones (list items, table rows) join their neighbours with a single
+  // newline so a list stays one paragraph for the chunker.
+  const out: { text: string; tight: Tight }[] = [];
+  let line = '';
+  let linePrefix = '';
+  const push = (text: string, tight: Tight = false) => {
+    if (text) out.push({ text, tight });
+  };
+  const flush = (tight: Tight = false) => {
+    // Explicit <br> line breaks survive whitespace collapsing as a private sentinel.
+    const text = line.split(LINE_BREAK).map(clean).filter(Boolean).join('\n');
+    if (text) push(`${linePrefix}${text}`, linePrefix !== '' ? 'list' : tight);
+    line = '';
+    linePrefix = '';
+  };
+  const walk = (node: El, listDepth: number): void => {
+    if (node.nodeType === 3) {
+      line += node.textContent ?? '';
+      return;
+    }
+    if (node.nodeType !== 1) return;
+    const tag = node.tagName.toUpperCase();
+    const heading = /^H([1-6])$/.exec(tag);
+    if (heading) {
+      flush();
+      push(
+        clean(node.textContent ?? '') &&
+          `${'#'.repeat(Number(heading[1]))} ${clean(node.textContent ?? '')}`,
+      );
+      return;
+    }
+    if (tag === 'PRE') {
+      flush();
+      const code = (node.textContent ?? '').replace(/\n+$/, '');
+      if (code.trim()) push(`\`\`\`\n${code}\n\`\`\``);
+      return;
+    }
+    if (tag === 'BR') {
+      line += LINE_BREAK;
+      return;
+    }
+    if (tag === 'IMG') {
+      const alt = clean(node.getAttribute('alt') ?? '');
+      if (alt) line += ` ${alt} `;
+      return;
+    }
+    if (tag === 'TR') {
+      flush();
+      const cells = Array.from(node.childNodes)
+        .filter((c) => c.nodeType === 1 && /^T[DH]$/i.test(c.tagName))
+        .map((c) => clean(c.textContent ?? ''));
+      if (cells.some(Boolean)) push(cells.join(' | '), 'row');
+      return;
+    }
+    if (tag === 'LI') {
+      flush();
+      linePrefix = `${'  '.repeat(Math.max(0, listDepth - 1))}- `;
+      for (const child of Array.from(node.childNodes)) walk(child, listDepth);
+      flush('list');
+      return;
+    }
+    if (tag === 'UL' || tag === 'OL') {
+      flush(linePrefix !== '' ? 'list' : false);
+      for (const child of Array.from(node.childNodes)) walk(child, listDepth + 1);
+      flush();
+      return;
+    }
+    const block = BLOCKS.has(tag);
+    if (block) flush();
+    if (tag === 'BLOCKQUOTE') {
+      const inner = renderMarkdown(node);
+      if (inner) push(inner.replace(/^/gm, '> '));
+      return;
+    }
+    for (const child of Array.from(node.childNodes)) walk(child, listDepth);
+    if (block) flush();
+  };
+  walk(root, 0);
+  flush();
+  let text = '';
+  out.forEach((block, i) => {
+    if (i > 0) text += block.tight && out[i - 1]?.tight === block.tight ? '\n' : '\n\n';
+    text += block.text;
+  });
+  return text;
+}
+
+const LINE_BREAK = '\u2028';
+
+type Tight = false | 'list' | 'row';
+
+function pageTitle(document: Document): string {
+  const og = document.querySelector('meta[property="og:title"]')?.getAttribute('content');
+  const title = document.querySelector('title')?.textContent;
+  const h1 = document.querySelector('h1')?.textContent;
+  return clean(title || og || h1 || '');
+}
+
+/** Minimum text a Readability result must keep to be trusted over the plain fallback. */
+const READABILITY_MIN_CHARS = 140;
+
+/**
+ * Extracts a page's main content. Semantic markup wins when present (`<main>`, `[role=main]`,
+ * a single `<article>`); otherwise Readability picks the content; when it finds nothing usable,
+ * the page body stripped of its chrome is used.
+ */
+export function extractHtml(html: string, fallbackTitle = ''): ExtractedPage {
+  const { document } = parseHTML(html);
+  const title = pageTitle(document as unknown as Document) || fallbackTitle;
+  const body = (document.body ?? document.documentElement) as unknown as El | null;
+  if (!body) return { title, text: '' };
+  stripChrome(body);
+
+  const articles = body.querySelectorAll('article');
+  const semantic =
+    body.querySelector('main') ??
+    body.querySelector('[role="main"]') ??
+    (articles.length === 1 ? (articles[0] ?? null) : null);
+  if (semantic) {
+    const text = renderMarkdown(semantic);
+    if (text) return { title, text };
+  }
+
+  // Readability mutates the document it reads, so it gets its own copy.
+  const { document: copy } = parseHTML((document as unknown as { toString(): string }).toString());
+  let readable: string | null = null;
+  try {
+    const article = new Readability(copy as unknown as Document, {
+      serializer: (node) => node,
+      charThreshold: READABILITY_MIN_CHARS,
+    }).parse();
+    if (article?.content) readable = renderMarkdown(article.content as unknown as El);
+  } catch {
+    readable = null;
+  }
+  const plain = renderMarkdown(body);
+  if (readable && readable.length >= Math.min(READABILITY_MIN_CHARS, plain.length * 0.5)) {
+    return { title, text: readable };
+  }
+  return { title, text: plain };
+}
+
+/** Renders an HTML fragment (e.g. mammoth's DOCX output) with no content selection. */
+export function htmlFragmentToMarkdown(html: string): string {
+  const { document } = parseHTML(`<!doctype html><html><body>${html}</body></html>`);
+  const body = document.body as unknown as El | null;
+  return body ? renderMarkdown(body) : '';
+}

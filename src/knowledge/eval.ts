@@ -1,0 +1,156 @@
+// `answerdesk eval <dir>`: loads a labelled set into a temporary chatbot through the normal
+// ingestion and search code, runs every query and prints nDCG@10, Recall@10/100 and MRR@10.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { createChatbot } from '../chatbots/service.ts';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../logging.ts';
+import { buildDeps } from '../server.ts';
+import { DEFAULT_CHUNK_SETTINGS } from './chunk.ts';
+import { evaluateRun, parseQrels, type Run } from './eval-metrics.ts';
+import { knowledgeCtx } from './index.ts';
+import { searchKnowledge } from './search.ts';
+import { ingestNewTextSources } from './service.ts';
+
+export const EVAL_USAGE =
+  'answerdesk eval <dataset-dir> [--run FILE] [--limit 100] [--chunk-size TOKENS] [--chunk-overlap TOKENS]';
+
+type EvalArgs = {
+  dir: string;
+  runFile?: string;
+  limit: number;
+  chunkSizeTokens: number;
+  chunkOverlapTokens: number;
+};
+
+function parseArgs(args: string[]): EvalArgs | string {
+  const out: Partial<EvalArgs> = {
+    limit: 100,
+    chunkSizeTokens: DEFAULT_CHUNK_SETTINGS.chunkSizeTokens,
+    chunkOverlapTokens: DEFAULT_CHUNK_SETTINGS.chunkOverlapTokens,
+  };
+  const numeric = (flag: string, value: string | undefined) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} needs a whole number`);
+    return n;
+  };
+  try {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      if (a === '--run') out.runFile = args[++i];
+      else if (a === '--limit') out.limit = Math.max(1, numeric(a, args[++i]));
+      else if (a === '--chunk-size') out.chunkSizeTokens = numeric(a, args[++i]);
+      else if (a === '--chunk-overlap') out.chunkOverlapTokens = numeric(a, args[++i]);
+      else if (a.startsWith('--')) return `unknown option ${a}`;
+      else if (out.dir === undefined) out.dir = a;
+      else return `unexpected argument ${a}`;
+    }
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (!out.dir) return 'missing <dataset-dir>';
+  if (out.runFile === undefined && args.includes('--run')) return '--run needs a file';
+  return out as EvalArgs;
+}
+
+const readJsonl = <T>(file: string): T[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+
+/** Runs the evaluation; returns the process exit code. */
+export async function runEval(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (typeof args === 'string') {
+    console.error(`answerdesk eval: ${args}\nusage: ${EVAL_USAGE}`);
+    return 2;
+  }
+  const dir = resolve(args.dir);
+  const corpus = readJsonl<{ id: string; title?: string; text?: string }>(
+    join(dir, 'corpus.jsonl'),
+  );
+  const queries = readJsonl<{ id: string; text: string }>(join(dir, 'queries.jsonl'));
+  const qrels = parseQrels(readFileSync(join(dir, 'qrels.tsv'), 'utf8'));
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'answerdesk-eval-'));
+  try {
+    // The rest of the configuration (EMBEDDING_PROVIDER, …) comes from the environment as usual.
+    const config = loadConfig({ ...Bun.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+    const log = createLogger(config.LOG_LEVEL);
+    const deps = await buildDeps(config, log);
+    const ctx = {
+      ...knowledgeCtx(deps),
+      chunking: {
+        chunkSizeTokens: args.chunkSizeTokens,
+        chunkOverlapTokens: args.chunkOverlapTokens,
+      },
+    };
+    const chatbot = createChatbot(deps.db, { name: `eval ${basename(dir)}` });
+
+    let started = performance.now();
+    const sources = await ingestNewTextSources(
+      ctx,
+      chatbot.id,
+      corpus.map((d) => ({ title: d.title ?? '', text: d.text ?? '', externalId: d.id })),
+      {
+        onProgress: (done, total) => {
+          if (process.stderr.isTTY) process.stderr.write(`\ringested ${done}/${total}`);
+        },
+      },
+    );
+    await deps.knowledge.settle();
+    const ingestMs = performance.now() - started;
+    const chunks = sources.reduce((n, s) => n + s.chunkCount, 0);
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    const externalOf = new Map(sources.map((s) => [s.id, s.externalId ?? s.id]));
+
+    started = performance.now();
+    const run: Run = new Map();
+    const lines: string[] = [];
+    for (const q of queries) {
+      // Hits are chunks; a document ranks where its best chunk does. Fetch extra chunks so that
+      // `limit` distinct documents remain after collapsing.
+      const hits = await searchKnowledge(deps.knowledge, {
+        chatbotId: chatbot.id,
+        query: q.text,
+        limit: Math.min(1000, args.limit * 3),
+      });
+      const docs: string[] = [];
+      for (const h of hits) {
+        const doc = externalOf.get(h.sourceId) ?? h.sourceId;
+        if (docs.includes(doc)) continue;
+        docs.push(doc);
+        lines.push(`${q.id} Q0 ${doc} ${docs.length} ${h.score.toFixed(6)} answerdesk`);
+        if (docs.length >= args.limit) break;
+      }
+      run.set(q.id, docs);
+    }
+    const queryMs = performance.now() - started;
+    if (args.runFile) writeFileSync(args.runFile, `${lines.join('\n')}\n`);
+
+    const m = evaluateRun(qrels, run);
+    const f = (x: number) => x.toFixed(4);
+    console.log(
+      `dataset     ${basename(dir)} (${corpus.length} docs → ${chunks} chunks, ${queries.length} queries)`,
+    );
+    console.log(
+      `embedding   ${deps.knowledge.vectorsReady ? deps.knowledge.configuredSpace : 'none (full-text only)'}`,
+    );
+    console.log(`chunking    ${args.chunkSizeTokens} tokens, overlap ${args.chunkOverlapTokens}`);
+    console.log(`nDCG@10     ${f(m.ndcg10)}`);
+    console.log(`Recall@10   ${f(m.recall10)}`);
+    console.log(`Recall@100  ${f(m.recall100)}`);
+    console.log(`MRR@10      ${f(m.mrr10)}`);
+    console.log(`queries     ${m.queries}`);
+    console.log(
+      `time        ingest ${(ingestMs / 1000).toFixed(1)} s (${Math.round((chunks / ingestMs) * 1000)} chunks/s), queries ${(queryMs / queries.length).toFixed(1)} ms each`,
+    );
+    deps.knowledge.close();
+    deps.db.close();
+    return 0;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,548 @@
+// The chunk index: one LanceDB table of chunks with a full-text index (and vectors when an
+// embedder is configured), one table handle per process, writes serialised, optimize() in the
+// background.
+import type { Database } from 'bun:sqlite';
+import * as lancedb from '@lancedb/lancedb';
+import * as arrow from 'apache-arrow';
+import { type Embedder, embedderId } from '../embeddings/types.ts';
+import type { Logger } from '../logging.ts';
+import type { LanceConnection } from '../storage/lancedb/db.ts';
+
+/** A chunk as the index stores it (the vector is added by the store). */
+export type ChunkRow = {
+  id: string;
+  chatbotId: string;
+  sourceId: string;
+  title: string;
+  url: string | null;
+  /** Heading path joined with " > " ('' when none). */
+  heading: string;
+  position: number;
+  /** The passage shown to the LLM and in search hits. */
+  text: string;
+  /** What the full-text index sees: title (weighted), heading path and text. */
+  searchText: string;
+};
+
+export type StoredChunk = Omit<ChunkRow, 'searchText' | 'chatbotId'>;
+export type LegHit = { chunk: StoredChunk; score: number };
+
+/**
+ * Full-text analysis: the "simple" tokenizer (split on whitespace and punctuation), lowercase,
+ * English stemming, English stop words, ASCII folding. Measured on ../shared/eval (see
+ * docs/notes/knowledge.md): stemming and stop words are worth +0.02 to +0.06 nDCG@10. Positions
+ * are not stored: queries are matched as bags of words, never as phrases.
+ */
+export const FTS_OPTIONS = {
+  baseTokenizer: 'simple',
+  language: 'English',
+  lowercase: true,
+  stem: true,
+  removeStopWords: true,
+  asciiFolding: true,
+  withPosition: false,
+} as const;
+
+/** Rows past which the vector column gets an HNSW-SQ index (below it, brute force is fast). */
+export const VECTOR_INDEX_MIN_ROWS = 20_000;
+/** Quiet time after the last write before the background optimize() runs. */
+export const OPTIMIZE_DELAY_MS = 2_000;
+/** Texts per embedder call. */
+export const EMBED_BATCH_SIZE = 64;
+
+const BASE_TABLE = 'chunks';
+const COLUMNS = ['id', 'source_id', 'title', 'url', 'heading', 'position', 'text'];
+
+/** What the embedder sees for a chunk: title (unless the text starts with it), headings, text. */
+export function embedTextOf(row: Pick<ChunkRow, 'title' | 'heading' | 'text'>): string {
+  const title = row.title.trim();
+  return [title && !row.text.startsWith(title) ? title : '', row.heading, row.text]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** Quotes a value as an SQL string literal for LanceDB filters (a quote is doubled). */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+type IndexRecord = {
+  table_name: string;
+  provider: string;
+  model: string | null;
+  dimension: number | null;
+};
+
+function schemaFor(dimension: number | null): arrow.Schema {
+  const fields: arrow.Field[] = [
+    new arrow.Field('id', new arrow.Utf8(), false),
+    new arrow.Field('chatbot_id', new arrow.Utf8(), false),
+    new arrow.Field('source_id', new arrow.Utf8(), false),
+    new arrow.Field('title', new arrow.Utf8(), false),
+    new arrow.Field('url', new arrow.Utf8(), true),
+    new arrow.Field('heading', new arrow.Utf8(), false),
+    new arrow.Field('position', new arrow.Int32(), false),
+    new arrow.Field('text', new arrow.Utf8(), false),
+    new arrow.Field('search_text', new arrow.Utf8(), false),
+  ];
+  if (dimension !== null) {
+    fields.push(
+      new arrow.Field(
+        'vector',
+        new arrow.FixedSizeList(dimension, new arrow.Field('item', new arrow.Float32(), true)),
+        true,
+      ),
+    );
+  }
+  return new arrow.Schema(fields);
+}
+
+type LanceRow = Record<string, unknown>;
+
+function toLance(row: ChunkRow, vector: Float32Array | null | undefined): LanceRow {
+  const out: LanceRow = {
+    id: row.id,
+    chatbot_id: row.chatbotId,
+    source_id: row.sourceId,
+    title: row.title,
+    url: row.url,
+    heading: row.heading,
+    position: row.position,
+    text: row.text,
+    search_text: row.searchText,
+  };
+  if (vector !== undefined) out.vector = vector === null ? null : Array.from(vector);
+  return out;
+}
+
+function fromLance(r: Record<string, unknown>): StoredChunk {
+  return {
+    id: String(r.id),
+    sourceId: String(r.source_id),
+    title: String(r.title ?? ''),
+    url: r.url == null ? null : String(r.url),
+    heading: String(r.heading ?? ''),
+    position: Number(r.position ?? 0),
+    text: String(r.text ?? ''),
+  };
+}
+
+/** Serialises async work: each task starts when the previous one has settled. */
+class Mutex {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(task, task);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
+ * The chunk index over LanceDB. Create one per process with `LanceKnowledgeStore.open()`.
+ *
+ * The physical table is named in SQLite (`knowledge_index`) together with the embedding space
+ * (provider, model, dimension) its vectors come from. When the configured embedder differs, the
+ * store is `stale`: the vector leg is off (vectors of two models are never compared) until
+ * `reembed()` has copied every chunk into a fresh table with new vectors and swapped to it.
+ */
+export class LanceKnowledgeStore {
+  #table: lancedb.Table;
+  #record: IndexRecord;
+  #writes = new Mutex();
+  #optimizeTimer: ReturnType<typeof setTimeout> | undefined;
+  #optimizing: Promise<void> | undefined;
+  #dirty = false;
+  #closed = false;
+
+  private constructor(
+    private readonly conn: LanceConnection,
+    private readonly db: Database,
+    private readonly log: Logger,
+    readonly embedder: Embedder | null,
+    table: lancedb.Table,
+    record: IndexRecord,
+    readonly optimizeDelayMs: number,
+  ) {
+    this.#table = table;
+    this.#record = record;
+  }
+
+  /** Opens (or creates) the chunks table recorded in SQLite. */
+  static async open(opts: {
+    conn: LanceConnection;
+    db: Database;
+    log: Logger;
+    embedder: Embedder | null;
+    optimizeDelayMs?: number;
+  }): Promise<LanceKnowledgeStore> {
+    const { conn, db, log, embedder } = opts;
+    let record = db
+      .query<IndexRecord, []>(
+        'SELECT table_name, provider, model, dimension FROM knowledge_index WHERE id = 1',
+      )
+      .get();
+    const names = await conn.tableNames();
+    let table: lancedb.Table;
+    if (record && names.includes(record.table_name)) {
+      table = await conn.openTable(record.table_name);
+    } else {
+      record = {
+        table_name: record?.table_name ?? BASE_TABLE,
+        provider: embedder?.provider ?? 'none',
+        model: embedder?.model ?? null,
+        dimension: embedder?.dimension ?? null,
+      };
+      table = names.includes(record.table_name)
+        ? await conn.openTable(record.table_name)
+        : await createChunksTable(conn, record.table_name, record.dimension);
+      saveRecord(db, record);
+    }
+    const store = new LanceKnowledgeStore(
+      conn,
+      db,
+      log,
+      embedder,
+      table,
+      record,
+      opts.optimizeDelayMs ?? OPTIMIZE_DELAY_MS,
+    );
+    if (store.stale) {
+      log.warn(
+        { indexed: store.indexedSpace, configured: store.configuredSpace },
+        'the chunk index holds another embedding space: vector search is off until `answerdesk reembed` (or POST /api/v1/reindex) has run',
+      );
+    }
+    return store;
+  }
+
+  /** The embedding space of the vectors in the index (`none` when it has none). */
+  get indexedSpace(): string {
+    const r = this.#record;
+    return r.provider === 'none' ? 'none' : `${r.provider}:${r.model}:${r.dimension}`;
+  }
+
+  get configuredSpace(): string {
+    return this.embedder ? embedderId(this.embedder) : 'none';
+  }
+
+  /** True when the index's vectors are not those of the configured embedder. */
+  get stale(): boolean {
+    return this.indexedSpace !== this.configuredSpace;
+  }
+
+  /** True when search can use the vector leg. */
+  get vectorsReady(): boolean {
+    return this.embedder !== null && !this.stale;
+  }
+
+  get tableName(): string {
+    return this.#record.table_name;
+  }
+
+  /** Embeds `rows` for the current table, or returns undefined when the table has no vectors. */
+  async #vectorsFor(rows: ChunkRow[]): Promise<(Float32Array | null)[] | undefined> {
+    if (this.#record.dimension === null) return undefined;
+    if (!this.vectorsReady || !this.embedder) return rows.map(() => null);
+    return embedAll(this.embedder, rows.map(embedTextOf));
+  }
+
+  /** Embeds rows for the current table (call before `add`/`replaceSource` to embed outside the write lock). */
+  async embedRows(rows: ChunkRow[]): Promise<(Float32Array | null)[] | undefined> {
+    return this.#vectorsFor(rows);
+  }
+
+  /**
+   * Appends chunks of sources that have none yet (new sources, bulk loads): one commit per call.
+   * `vectors` from `embedRows()` may be passed to embed outside the write lock.
+   */
+  async add(rows: ChunkRow[], vectors?: (Float32Array | null)[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#writes.run(async () => {
+      const v = await this.#checkedVectors(rows, vectors);
+      await this.#table.add(rows.map((r, i) => toLance(r, v?.[i])));
+    });
+    this.#scheduleOptimize();
+  }
+
+  /**
+   * Replaces every chunk of one source with `rows` in a single commit: readers see either the old
+   * chunks or the new ones, never both and never neither (merge-insert on the chunk id, deleting
+   * the source's unmatched old rows in the same transaction).
+   */
+  async replaceSource(
+    chatbotId: string,
+    sourceId: string,
+    rows: ChunkRow[],
+    vectors?: (Float32Array | null)[],
+  ): Promise<void> {
+    await this.#writes.run(async () => {
+      const scope = `chatbot_id = ${sqlString(chatbotId)} AND source_id = ${sqlString(sourceId)}`;
+      if (rows.length === 0) {
+        await this.#table.delete(scope);
+        return;
+      }
+      const v = await this.#checkedVectors(rows, vectors);
+      await this.#table
+        .mergeInsert('id')
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .whenNotMatchedBySourceDelete({ where: scope })
+        .execute(rows.map((r, i) => toLance(r, v?.[i])));
+    });
+    this.#scheduleOptimize();
+  }
+
+  /** Vectors computed before a re-embed swapped the table are recomputed under the lock. */
+  async #checkedVectors(rows: ChunkRow[], vectors: (Float32Array | null)[] | undefined) {
+    if (this.#record.dimension === null) return undefined;
+    const fits =
+      vectors &&
+      vectors.length === rows.length &&
+      vectors.every((x) => x === null || x.length === this.#record.dimension) &&
+      (!this.vectorsReady || vectors.every((x) => x !== null));
+    return fits ? vectors : this.#vectorsFor(rows);
+  }
+
+  async deleteSource(chatbotId: string, sourceId: string): Promise<void> {
+    await this.#writes.run(() =>
+      this.#table.delete(
+        `chatbot_id = ${sqlString(chatbotId)} AND source_id = ${sqlString(sourceId)}`,
+      ),
+    );
+    this.#scheduleOptimize();
+  }
+
+  async deleteChatbot(chatbotId: string): Promise<void> {
+    await this.#writes.run(() => this.#table.delete(`chatbot_id = ${sqlString(chatbotId)}`));
+    this.#scheduleOptimize();
+  }
+
+  async countChunks(chatbotId?: string, sourceId?: string): Promise<number> {
+    const parts: string[] = [];
+    if (chatbotId !== undefined) parts.push(`chatbot_id = ${sqlString(chatbotId)}`);
+    if (sourceId !== undefined) parts.push(`source_id = ${sqlString(sourceId)}`);
+    return this.#table.countRows(parts.length ? parts.join(' AND ') : undefined);
+  }
+
+  /** Chunks of one source in document order (for tests and tools). */
+  async sourceChunks(chatbotId: string, sourceId: string): Promise<StoredChunk[]> {
+    const rows = await this.#table
+      .query()
+      .where(`chatbot_id = ${sqlString(chatbotId)} AND source_id = ${sqlString(sourceId)}`)
+      .select(COLUMNS)
+      .toArray();
+    return rows.map(fromLance).sort((a, b) => a.position - b.position);
+  }
+
+  /** BM25 full-text search within one chatbot. The query is matched as words: no syntax. */
+  async searchText(chatbotId: string, query: string, limit: number): Promise<LegHit[]> {
+    if (!/[\p{L}\p{N}]/u.test(query)) return [];
+    const rows = await this.#table
+      .query()
+      .fullTextSearch(query, { columns: ['search_text'] })
+      .where(`chatbot_id = ${sqlString(chatbotId)}`)
+      .select(COLUMNS)
+      .limit(limit)
+      .toArray();
+    return rows.map((r) => ({ chunk: fromLance(r), score: Number(r._score ?? 0) }));
+  }
+
+  /** Nearest chunks by cosine similarity (score = 1 − cosine distance) within one chatbot. */
+  async searchVector(chatbotId: string, vector: Float32Array, limit: number): Promise<LegHit[]> {
+    if (!this.vectorsReady) return [];
+    const rows = await this.#table
+      .vectorSearch(vector)
+      .column('vector')
+      .distanceType('cosine')
+      .where(`chatbot_id = ${sqlString(chatbotId)}`)
+      .select(COLUMNS)
+      .limit(limit)
+      .toArray();
+    return rows.map((r) => ({ chunk: fromLance(r), score: 1 - Number(r._distance ?? 1) }));
+  }
+
+  /** Embeds a search query with the configured embedder (null when vectors are off). */
+  async embedQuery(query: string, signal?: AbortSignal): Promise<Float32Array | null> {
+    if (!this.vectorsReady || !this.embedder) return null;
+    const [vector] = await this.embedder.embed([query], 'query', signal);
+    return vector ?? null;
+  }
+
+  #scheduleOptimize(): void {
+    this.#dirty = true;
+    if (this.#closed) return;
+    clearTimeout(this.#optimizeTimer);
+    this.#optimizeTimer = setTimeout(() => {
+      this.#optimizeTimer = undefined;
+      void this.#runOptimize();
+    }, this.optimizeDelayMs);
+    // A pending optimize must not keep a CLI command alive.
+    this.#optimizeTimer.unref?.();
+  }
+
+  #runOptimize(): Promise<void> {
+    if (this.#optimizing) return this.#optimizing;
+    this.#dirty = false;
+    this.#optimizing = this.#optimizeNow()
+      .catch((e) => {
+        // Compaction can lose a race with a concurrent write; the next write schedules it again.
+        this.log.warn({ err: e }, 'chunk index optimize failed; will retry after the next write');
+        this.#dirty = true;
+      })
+      .finally(() => {
+        this.#optimizing = undefined;
+      });
+    return this.#optimizing;
+  }
+
+  async #optimizeNow(): Promise<void> {
+    const started = performance.now();
+    const table = this.#table;
+    if (this.vectorsReady) {
+      const indices = await table.listIndices();
+      if (
+        !indices.some((i) => i.columns.includes('vector')) &&
+        (await table.countRows()) >= VECTOR_INDEX_MIN_ROWS
+      ) {
+        await table.createIndex('vector', {
+          // One partition: a single HNSW graph, as LanceDB recommends below millions of rows.
+          config: lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: 1 }),
+        });
+      }
+    }
+    // Old versions are kept a few minutes for queries still reading them.
+    await table.optimize({ cleanupOlderThan: new Date(Date.now() - 5 * 60_000) });
+    this.log.debug({ ms: Math.round(performance.now() - started) }, 'chunk index optimized');
+  }
+
+  /** Runs a pending optimize now and waits for it (tests, CLI commands, shutdown). */
+  async settle(): Promise<void> {
+    if (this.#optimizeTimer) {
+      clearTimeout(this.#optimizeTimer);
+      this.#optimizeTimer = undefined;
+    }
+    await this.#writes.run(async () => undefined);
+    if (this.#optimizing) await this.#optimizing;
+    if (this.#dirty) await this.#runOptimize();
+  }
+
+  /** Stops scheduling background work (shutdown). */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#optimizeTimer);
+  }
+
+  /**
+   * Rebuilds the index in the configured embedding space: copies every chunk into a new table
+   * with fresh vectors (or none), builds its indexes, records it in SQLite and swaps to it; the
+   * old table is dropped. Searches keep using the old table (full-text only) meanwhile; writes
+   * wait. Returns the number of chunks copied.
+   */
+  async reembed(onProgress?: (done: number, total: number) => void): Promise<number> {
+    return this.#writes
+      .run(async () => {
+        const old = this.#table;
+        const oldName = this.#record.table_name;
+        const record: IndexRecord = {
+          table_name: nextTableName(oldName),
+          provider: this.embedder?.provider ?? 'none',
+          model: this.embedder?.model ?? null,
+          dimension: this.embedder?.dimension ?? null,
+        };
+        const names = await this.conn.tableNames();
+        if (names.includes(record.table_name)) await this.conn.dropTable(record.table_name);
+        const next = await createChunksTable(this.conn, record.table_name, record.dimension);
+        const total = await old.countRows();
+        let done = 0;
+        const columns = [...COLUMNS, 'chatbot_id', 'search_text'];
+        const batch: ChunkRow[] = [];
+        const flush = async () => {
+          if (batch.length === 0) return;
+          const vectors =
+            record.dimension === null || !this.embedder
+              ? undefined
+              : await embedAll(this.embedder, batch.map(embedTextOf));
+          await next.add(batch.map((r, i) => toLance(r, vectors?.[i])));
+          done += batch.length;
+          batch.length = 0;
+          onProgress?.(done, total);
+        };
+        for await (const records of old.query().select(columns)) {
+          for (const r of records.toArray()) {
+            const c = fromLance(r);
+            batch.push({
+              ...c,
+              chatbotId: String(r.chatbot_id),
+              searchText: String(r.search_text ?? ''),
+            });
+            if (batch.length >= 2048) await flush();
+          }
+        }
+        await flush();
+        this.#table = next;
+        this.#record = record;
+        saveRecord(this.db, record);
+        await this.conn.dropTable(oldName);
+        this.log.info({ chunks: done, space: this.indexedSpace }, 'chunk index re-embedded');
+        this.#dirty = true;
+        return done;
+      })
+      .then(async (n) => {
+        await this.settle();
+        return n;
+      });
+  }
+}
+
+/** A /readyz check: the index answers; says when its vectors are of another embedder. */
+export function knowledgeReadiness(store: LanceKnowledgeStore) {
+  return async () => {
+    let ok = true;
+    try {
+      await store.countChunks();
+    } catch {
+      ok = false;
+    }
+    return {
+      name: 'knowledge-index',
+      ok,
+      detail: store.stale
+        ? `the index holds ${store.indexedSpace} but ${store.configuredSpace} is configured: full-text search only until \`answerdesk reembed\` or POST /api/v1/reindex`
+        : `embedding space ${store.indexedSpace}${store.vectorsReady ? '' : ' (full-text search only)'}`,
+    };
+  };
+}
+
+function nextTableName(current: string): string {
+  const m = /^chunks_(\d+)$/.exec(current);
+  return `chunks_${m ? Number(m[1]) + 1 : 2}`;
+}
+
+function saveRecord(db: Database, r: IndexRecord): void {
+  db.query(
+    `INSERT INTO knowledge_index (id, table_name, provider, model, dimension, updated_at)
+     VALUES (1, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET table_name = excluded.table_name, provider = excluded.provider,
+       model = excluded.model, dimension = excluded.dimension, updated_at = excluded.updated_at`,
+  ).run(r.table_name, r.provider, r.model, r.dimension, new Date().toISOString());
+}
+
+async function createChunksTable(
+  conn: LanceConnection,
+  name: string,
+  dimension: number | null,
+): Promise<lancedb.Table> {
+  const table = await conn.createEmptyTable(name, schemaFor(dimension));
+  // The full-text index exists from the start; rows added later are scanned until optimize().
+  await table.createIndex('search_text', { config: lancedb.Index.fts(FTS_OPTIONS) });
+  await table.createIndex('chatbot_id', { config: lancedb.Index.btree() });
+  return table;
+}
+
+async function embedAll(embedder: Embedder, texts: string[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < texts.length; i += EMBED_BATCH_SIZE) {
+    out.push(...(await embedder.embed(texts.slice(i, i + EMBED_BATCH_SIZE), 'passage')));
+  }
+  return out;
+}

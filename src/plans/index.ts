@@ -1,0 +1,71 @@
+// Admin routes for plans: thin handlers over the plan service.
+import { Elysia } from 'elysia';
+import type { AppDeps } from '../app.ts';
+import { ErrorResponse } from '../http/model.ts';
+import { CreatePlanBody, Plan, PlanList, PlanParams, UpdatePlanBody } from './model.ts';
+import {
+  createPlan,
+  deletePlan,
+  getPlan,
+  listPlans,
+  syncDefaultPlan,
+  updatePlan,
+} from './service.ts';
+
+export function planRoutes(deps: AppDeps) {
+  // createApp runs once per process, so this is where the default plan picks up the
+  // configuration of this start (DEFAULT_MONTHLY_MESSAGES, DEFAULT_DAILY_MESSAGES).
+  syncDefaultPlan(deps.db, deps.config);
+  return new Elysia({ name: 'plans', prefix: '/api/v1/plans' })
+    .post(
+      '',
+      ({ body, set }) => {
+        set.status = 201;
+        return createPlan(deps.db, body);
+      },
+      {
+        body: CreatePlanBody,
+        response: { 201: Plan, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse },
+        detail: { tags: ['plans'], summary: 'Create a plan (named message limits)' },
+      },
+    )
+    .get('', () => ({ items: listPlans(deps.db) }), {
+      response: { 200: PlanList, 401: ErrorResponse },
+      detail: { tags: ['plans'], summary: 'List plans, the default plan first' },
+    })
+    .get('/:planId', ({ params }) => getPlan(deps.db, params.planId), {
+      params: PlanParams,
+      response: { 200: Plan, 401: ErrorResponse, 404: ErrorResponse },
+      detail: { tags: ['plans'], summary: 'Read a plan' },
+    })
+    .patch('/:planId', ({ params, body }) => updatePlan(deps.db, params.planId, body), {
+      params: PlanParams,
+      body: UpdatePlanBody,
+      response: {
+        200: Plan,
+        401: ErrorResponse,
+        404: ErrorResponse,
+        409: ErrorResponse,
+        422: ErrorResponse,
+      },
+      detail: {
+        tags: ['plans'],
+        summary: 'Update a plan (only the fields given change; the default plan is read-only)',
+      },
+    })
+    .delete(
+      '/:planId',
+      ({ params, set }) => {
+        deletePlan(deps.db, params.planId);
+        set.status = 204;
+      },
+      {
+        params: PlanParams,
+        response: { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+        detail: {
+          tags: ['plans'],
+          summary: 'Delete a plan no chatbot uses (the default plan cannot be deleted)',
+        },
+      },
+    );
+}

@@ -1,0 +1,152 @@
+// Configuration: parsed once, bad keys named (never their values), secrets generated with 0600.
+import { afterAll, describe, expect, it } from 'bun:test';
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, EnvSchema, loadConfig, parseEnv } from '../src/config.ts';
+import { tempDir } from './helpers/app.ts';
+import { freePort } from './helpers/binary.ts';
+
+const root = resolve(import.meta.dir, '..');
+const dirs: (() => void)[] = [];
+afterAll(() => {
+  for (const cleanup of dirs) cleanup();
+});
+const scratch = () => {
+  const t = tempDir('answerdesk-config-');
+  dirs.push(t.cleanup);
+  return t.dir;
+};
+
+const baseEnv = () => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  TMPDIR: process.env.TMPDIR ?? '/tmp',
+});
+
+describe('config (parse)', () => {
+  it('should name every bad key in one error and never their values', () => {
+    let error: unknown;
+    try {
+      parseEnv({
+        PORT: 'abc',
+        LOG_LEVEL: 'loud',
+        PUBLIC_URL: 'ftp://nope-value',
+        ADMIN_TOKEN: 'short',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.map((p) => p.key).sort();
+    expect(problems).toEqual(['ADMIN_TOKEN', 'LOG_LEVEL', 'PORT', 'PUBLIC_URL']);
+    const message = (error as Error).message;
+    for (const value of ['abc', 'loud', 'nope-value', 'short'])
+      expect(message).not.toContain(value);
+  });
+
+  it('should apply the documented defaults when the environment is empty', () => {
+    const env = parseEnv({});
+    expect(env.PORT).toBe(3000);
+    expect(env.HOST).toBe('0.0.0.0');
+    expect(env.LOG_LEVEL).toBe('info');
+    expect(env.BODY_LIMIT_BYTES).toBe(1_048_576);
+    expect(env.GROQ_BASE_URL).toBe('https://api.groq.com');
+  });
+
+  it('should list every EnvSchema key in .env.example', () => {
+    const example = readFileSync(join(root, '.env.example'), 'utf8');
+    for (const key of Object.keys(EnvSchema.entries)) {
+      expect(example).toMatch(new RegExp(`^#? ?${key}=`, 'm'));
+    }
+  });
+
+  it('should list every EnvSchema key in the README config table', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    for (const key of Object.keys(EnvSchema.entries)) expect(readme).toContain(`\`${key}\``);
+  });
+});
+
+describe('config (generated secrets)', () => {
+  it('should generate admin-token and secret-key with mode 0600 and reuse them', () => {
+    const dir = scratch();
+    const first = loadConfig({ DATA_DIR: dir });
+    for (const name of ['admin-token', 'secret-key']) {
+      expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    }
+    expect(first.ADMIN_TOKEN.length).toBeGreaterThanOrEqual(32);
+    expect(first.adminTokenSource).toBe('file');
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(second.ADMIN_TOKEN).toBe(first.ADMIN_TOKEN);
+    expect(second.SECRET_KEY).toBe(first.SECRET_KEY);
+    expect(first.SECRET_KEY).not.toBe(first.ADMIN_TOKEN);
+  });
+
+  it('should prefer ADMIN_TOKEN from the environment', () => {
+    const config = loadConfig({ DATA_DIR: scratch(), ADMIN_TOKEN: 'env-admin-token-0123456789' });
+    expect(config.ADMIN_TOKEN).toBe('env-admin-token-0123456789');
+    expect(config.adminTokenSource).toBe('env');
+  });
+});
+
+describe('config (the real process)', () => {
+  it('should exit 1 with one message naming every bad key (never the values)', () => {
+    const proc = Bun.spawnSync(['bun', 'run', 'src/index.ts'], {
+      cwd: root,
+      env: { ...baseEnv(), PORT: 'abc', LOG_LEVEL: 'loud', DATA_DIR: join(scratch(), 'data') },
+      stdin: 'ignore',
+    });
+    expect(proc.exitCode).toBe(1);
+    const stderr = proc.stderr.toString().trim();
+    expect(stderr.split('\n')).toHaveLength(1);
+    expect(stderr).toContain('PORT');
+    expect(stderr).toContain('LOG_LEVEL');
+    expect(stderr).not.toContain('abc');
+    expect(stderr).not.toContain('loud');
+    expect(proc.stdout.toString()).toBe('');
+  });
+
+  it('should log where the generated token is, never the token, and stop on SIGTERM', async () => {
+    const dataDir = join(scratch(), 'data');
+    const port = await freePort();
+    const proc = Bun.spawn(['bun', 'run', 'src/index.ts'], {
+      cwd: root,
+      env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    // Read stdout until the start-up line arrives (the process says when it is ready).
+    const reader = proc.stdout.getReader();
+    const decoder = new TextDecoder();
+    let stdout = '';
+    while (!stdout.includes('answerdesk started')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      stdout += decoder.decode(value, { stream: true });
+    }
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    const startLine = stdout.split('\n').find((l) => l.includes('answerdesk started'));
+    expect(startLine).toBeDefined();
+    const started = JSON.parse(startLine!);
+    expect(started.adminTokenLocation).toContain(join(dataDir, 'admin-token'));
+    expect(started.level).toBe('info');
+
+    // An authenticated call goes through, and its log line carries no token either.
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/chatbots`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    proc.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      stdout += decoder.decode(value, { stream: true });
+    }
+    expect(stdout).not.toContain(token);
+    expect(stdout).toContain('"route":"/api/v1/chatbots"');
+    expect(stdout).toContain('"msg":"stopped"');
+    for (const name of ['admin-token', 'secret-key']) {
+      expect(statSync(join(dataDir, name)).mode & 0o777).toBe(0o600);
+    }
+  }, 30_000);
+});

@@ -1,0 +1,54 @@
+// Builders for ingestion route tests: a test app allowed to crawl 127.0.0.1, uploads, polling.
+import { buildTestApp, type TestApp } from './app.ts';
+
+/** A test app whose URL sources may reach local servers, with no politeness delay. */
+export function buildIngestApp(env: Record<string, string> = {}) {
+  return buildTestApp({
+    EMBEDDING_PROVIDER: 'none',
+    ALLOW_PRIVATE_URLS: 'true',
+    CRAWL_DELAY_MS: '0',
+    ...env,
+  });
+}
+
+export async function createChatbot(t: TestApp, name = 'KB'): Promise<string> {
+  const res = await t.request('/api/v1/chatbots', { method: 'POST', json: { name } });
+  return (await res.json()).id;
+}
+
+export const sourcesPath = (chatbotId: string) => `/api/v1/chatbots/${chatbotId}/sources`;
+
+export function addJson(t: TestApp, chatbotId: string, json: unknown, auth?: string | false) {
+  return t.request(sourcesPath(chatbotId), { method: 'POST', json, auth });
+}
+
+export function upload(
+  t: TestApp,
+  chatbotId: string,
+  name: string,
+  bytes: Uint8Array | string,
+  fields: Record<string, string> = {},
+  auth?: string | false,
+) {
+  const form = new FormData();
+  form.append('file', new File([bytes as BlobPart], name));
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  return t.request(sourcesPath(chatbotId), { method: 'POST', body: form, auth });
+}
+
+export async function getSourceJson(t: TestApp, chatbotId: string, sourceId: string) {
+  return (await t.request(`${sourcesPath(chatbotId)}/${sourceId}`)).json();
+}
+
+export async function searchHits(t: TestApp, chatbotId: string, query: string) {
+  const res = await t.request(`/api/v1/chatbots/${chatbotId}/search`, {
+    method: 'POST',
+    json: { query, limit: 20 },
+  });
+  return (await res.json()).hits as {
+    sourceId: string;
+    title: string;
+    url: string | null;
+    text: string;
+  }[];
+}

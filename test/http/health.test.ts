@@ -1,0 +1,109 @@
+// Health, readiness and metrics.
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { rmSync } from 'node:fs';
+import { buildTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(() => t.close());
+
+/** Elysia records metrics after the response is handed back: let those hooks run. */
+async function settle(t: TestApp, route: string) {
+  for (let i = 0; i < 100 && !t.deps.metrics.render().includes(`route="${route}"`); i++) {
+    await new Promise(setImmediate);
+  }
+}
+
+describe('health', () => {
+  it('should answer /healthz without a token', async () => {
+    const res = await t.request('/healthz', { auth: false });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('should answer /readyz 200 with its checks and the reasons for degraded features', async () => {
+    const res = await t.request('/readyz', { auth: false });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.status).toBe('ready');
+    expect(body.checks).toContainEqual({ name: 'sqlite', ok: true });
+    expect(body.checks).toContainEqual({ name: 'lancedb', ok: true });
+    expect(body.llm).toBe('missing_api_key');
+    expect(body.warnings.join(' ')).toContain('GROQ_API_KEY');
+  });
+
+  it('should answer /readyz 503 when a feature check fails or throws', async () => {
+    const own = await buildTestApp({ GROQ_API_KEY: 'gsk_test_key_0123456789' });
+    try {
+      own.deps.readinessChecks.push(async () => ({ name: 'crisp', ok: false, detail: 'down' }));
+      own.deps.readinessChecks.push(async () => {
+        throw new Error('boom');
+      });
+      const res = await own.request('/readyz', { auth: false });
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.status).toBe('not_ready');
+      expect(body.llm).toBe('configured');
+      expect(body.checks).toContainEqual({ name: 'crisp', ok: false, detail: 'down' });
+      expect(body.checks.filter((c: { ok: boolean }) => !c.ok)).toHaveLength(2);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('should answer /readyz 503 when SQLite is closed', async () => {
+    const own = await buildTestApp();
+    own.deps.db.close();
+    const res = await own.request('/readyz', { auth: false });
+    expect(res.status).toBe(503);
+    expect((await res.json()).checks).toContainEqual({ name: 'sqlite', ok: false });
+    rmSync(own.dir, { recursive: true, force: true });
+  });
+});
+
+describe('metrics', () => {
+  it('should require the admin token', async () => {
+    for (const auth of [false, 'wrong'] as const) {
+      const res = await t.request('/metrics', { auth });
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('should count requests by route and status, with a latency histogram and memory', async () => {
+    await t.request('/api/v1/chatbots', { method: 'POST', json: { name: 'Metered' } });
+    await t.request('/api/v1/chatbots/cb_missing');
+    await settle(t, '/api/v1/chatbots/:chatbotId');
+    const res = await t.request('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toContain('# TYPE http_requests_total counter');
+    expect(text).toMatch(
+      /http_requests_total\{method="POST",route="\/api\/v1\/chatbots",status="201"\} 1/,
+    );
+    expect(text).toMatch(
+      /http_requests_total\{method="GET",route="\/api\/v1\/chatbots\/:chatbotId",status="404"\} 1/,
+    );
+    expect(text).toContain('# TYPE http_request_duration_seconds histogram');
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/chatbots",le="\+Inf"\} 1/,
+    );
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/chatbots"\} 1/,
+    );
+    expect(text).toMatch(/process_resident_memory_bytes \d+/);
+    expect(text).toMatch(/process_heap_bytes \d+/);
+  });
+
+  it('should keep unmatched paths in one label (no unbounded label values)', async () => {
+    await t.request('/no/such/path/1', { auth: false });
+    await t.request('/no/such/path/2', { auth: false });
+    await settle(t, '(unmatched)');
+    const text = await (await t.request('/metrics')).text();
+    expect(text).not.toContain('/no/such/path');
+    expect(text).toContain('route="(unmatched)",status="404"');
+  });
+});

@@ -1,0 +1,102 @@
+// Logging: secrets never reach a log line (fields by name, the webhook key in the request path).
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger, redactUrl } from '../../src/logging.ts';
+import { buildDeps } from '../../src/server.ts';
+import { ADMIN_TOKEN, tempDir } from '../helpers/app.ts';
+
+/** A logger whose JSON lines land in `lines`. */
+function capture(level = 'info') {
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  const log = createLogger(level, {
+    write: (line: string) => {
+      raw.push(line);
+      lines.push(JSON.parse(line));
+    },
+  });
+  return { log, lines, raw };
+}
+
+describe('logging (redaction)', () => {
+  it('should redact authorization headers, tokens and keys at any logged depth', () => {
+    const { log, raw } = capture();
+    log.info(
+      {
+        req: { headers: { authorization: 'Bearer SECRET-AUTH-1' } },
+        token: 'SECRET-TOKEN-2',
+        crisp: { tokenKey: 'SECRET-KEY-3', signingSecret: 'SECRET-SIGN-4' },
+        apiKey: 'SECRET-API-5',
+        config: { GROQ_API_KEY: 'SECRET-GROQ-6', ADMIN_TOKEN: 'SECRET-ADMIN-7' },
+        key: 'SECRET-WEBHOOK-8',
+        visible: 'kept',
+      },
+      'event',
+    );
+    const text = raw.join('');
+    for (let i = 1; i <= 8; i++) expect(text).not.toMatch(new RegExp(`SECRET-[A-Z]+-${i}`));
+    expect(text).toContain('[REDACTED]');
+    expect(text).toContain('kept');
+  });
+
+  it('should mask secret query parameters in URLs', () => {
+    expect(redactUrl('/webhook/cb_1?key=abc123&x=1')).toBe('/webhook/cb_1?key=[REDACTED]&x=1');
+    expect(redactUrl('/x?a=1&token=t0k&api_key=k')).toBe(
+      '/x?a=1&token=[REDACTED]&api_key=[REDACTED]',
+    );
+  });
+});
+
+describe('logging (request summary line)', () => {
+  const t = tempDir();
+  const { log, lines, raw } = capture();
+  let app: ReturnType<typeof createApp>;
+  let close: () => void;
+  beforeAll(async () => {
+    const config = loadConfig({ DATA_DIR: t.dir, ADMIN_TOKEN, LOG_LEVEL: 'info' });
+    const deps = await buildDeps(config, log);
+    app = createApp(deps);
+    close = () => deps.db.close();
+  });
+  afterAll(() => {
+    close();
+    t.cleanup();
+  });
+
+  it('should write one line per request with id, route, status and duration, and no secrets', async () => {
+    const res = await app.handle(
+      new Request(
+        'http://localhost/api/integrations/livechat/crisp/webhook/cb_x?key=WEBHOOK-SECRET-9',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': 'req-test-1' },
+          body: '{}',
+        },
+      ),
+    );
+    expect(res.headers.get('x-request-id')).toBe('req-test-1');
+    await app.handle(
+      new Request('http://localhost/api/v1/chatbots', {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      }),
+    );
+    // Elysia writes the summary after the response is handed back: let those hooks run.
+    const summaries = () => lines.filter((l) => l.msg === 'request');
+    for (let i = 0; i < 100 && summaries().length < 2; i++) await new Promise(setImmediate);
+    expect(summaries().length).toBe(2);
+    const [webhook, list] = summaries();
+    expect(webhook?.requestId).toBe('req-test-1');
+    expect(String(webhook?.path)).toContain('key=[REDACTED]');
+    expect(list).toMatchObject({
+      method: 'GET',
+      route: '/api/v1/chatbots',
+      status: 200,
+      outcome: 'ok',
+    });
+    expect(typeof list?.durationMs).toBe('number');
+    const text = raw.join('');
+    expect(text).not.toContain('WEBHOOK-SECRET-9');
+    expect(text).not.toContain(ADMIN_TOKEN);
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'bun:test';
+import { detectFileType, ExtractError, extractFile } from '../../src/ingest/files.ts';
+import { makeDocx, makeZip } from '../helpers/docx.ts';
+import { makePdf } from '../helpers/pdf.ts';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+async function extractError(p: Promise<unknown>): Promise<ExtractError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ExtractError) return e;
+    throw e;
+  }
+  throw new Error('expected an ExtractError');
+}
+
+const pdf = makePdf(
+  [
+    ['Refund policy', 'Refunds are possible within 30 days (see below).'],
+    ['Second page about shipping.'],
+  ],
+  { title: 'Acme refunds' },
+);
+const docx = makeDocx([
+  { heading: 1, text: 'Shipping guide' },
+  { text: 'We ship to 40 countries & islands.' },
+  { heading: 2, text: 'Costs' },
+  { text: 'Shipping is free above 50 EUR.' },
+]);
+
+describe('detectFileType', () => {
+  it('should detect each supported type by content and name', () => {
+    expect(detectFileType('guide.pdf', pdf)).toBe('pdf');
+    expect(detectFileType('guide.docx', docx)).toBe('docx');
+    expect(detectFileType('notes.md', bytes('# Title\n\ntext'))).toBe('markdown');
+    expect(detectFileType('notes.txt', bytes('plain'))).toBe('text');
+    expect(detectFileType('page.html', bytes('<p>x</p>'))).toBe('html');
+    expect(detectFileType('README', bytes('no extension'))).toBe('text');
+    expect(detectFileType('export', bytes('<!DOCTYPE html><html></html>'))).toBe('html');
+  });
+
+  it('should trust the magic bytes over the extension', () => {
+    expect(detectFileType('misnamed.txt', pdf)).toBe('pdf');
+    expect(detectFileType('upload.bin', docx)).toBe('docx');
+  });
+
+  it.each([
+    ['photo.png', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0])],
+    ['old.doc', new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])],
+    ['archive.zip', makeZip([{ name: 'a.txt', data: 'x' }])],
+    ['fake.pdf', bytes('this is not a pdf')],
+    ['fake.docx', bytes('this is not a docx')],
+    ['data.csv', bytes('a,b\n1,2')],
+    ['blob.txt', new Uint8Array([1, 2, 3, 0, 5])],
+  ])('should refuse %s as unsupported', (name, data) => {
+    expect(() => detectFileType(name, data)).toThrow(ExtractError);
+  });
+});
+
+describe('extractFile', () => {
+  it('should extract the text and the title of a PDF', async () => {
+    const out = await extractFile('pdf', pdf, 'guide.pdf');
+    expect(out.title).toBe('Acme refunds');
+    expect(out.text).toContain('Refunds are possible within 30 days (see below).');
+    expect(out.text).toContain('\n\nSecond page about shipping.');
+  });
+
+  it('should keep Word headings as markdown headings', async () => {
+    const out = await extractFile('docx', docx, 'guide.docx');
+    expect(out).toEqual({
+      title: 'Shipping guide',
+      text: '# Shipping guide\n\nWe ship to 40 countries & islands.\n\n## Costs\n\nShipping is free above 50 EUR.',
+      format: 'markdown',
+    });
+  });
+
+  it('should fail on a corrupt PDF with a clear reason', async () => {
+    const e = await extractError(
+      extractFile('pdf', bytes('%PDF-1.7\n1 0 obj garbage\n%%EOF'), 'x.pdf'),
+    );
+    expect(e.kind).toBe('CORRUPT');
+    expect(e.message).toStartWith('the PDF could not be read');
+  });
+
+  it('should fail on a PDF without a text layer', async () => {
+    const e = await extractError(extractFile('pdf', makePdf([[]]), 'scan.pdf'));
+    expect(e.kind).toBe('EMPTY');
+    expect(e.message).toContain('OCR');
+  });
+
+  it('should fail on a corrupt DOCX with a clear reason', async () => {
+    const broken = docx.slice(0, docx.length - 40);
+    const e = await extractError(extractFile('docx', broken, 'x.docx'));
+    expect(e.kind).toBe('CORRUPT');
+    expect(e.message).toStartWith('the Word document could not be read');
+  });
+
+  it('should take markdown as is and name it by its first heading', async () => {
+    const out = await extractFile('markdown', bytes('\uFEFF# FAQ\r\n\r\nQ and A'), 'faq.md');
+    expect(out).toEqual({ title: 'FAQ', text: '# FAQ\n\nQ and A', format: 'markdown' });
+  });
+
+  it('should name plain text by its file name and read legacy latin-1', async () => {
+    const out = await extractFile('text', new Uint8Array([0x63, 0x61, 0x66, 0xe9]), 'menu.txt');
+    expect(out).toEqual({ title: 'menu', text: 'café', format: 'text' });
+  });
+
+  it('should extract an HTML file like a page', async () => {
+    const out = await extractFile(
+      'html',
+      bytes(
+        '<html><head><title>T</title></head><body><nav>menu</nav><main><h2>H</h2><p>body</p></main></body></html>',
+      ),
+      'p.html',
+    );
+    expect(out).toEqual({ title: 'T', text: '## H\n\nbody', format: 'markdown' });
+  });
+
+  it('should refuse an empty text file', async () => {
+    expect((await extractError(extractFile('text', bytes('  \n '), 'e.txt'))).kind).toBe('EMPTY');
+  });
+});

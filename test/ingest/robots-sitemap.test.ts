@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'bun:test';
+import { parseRobots } from '../../src/ingest/robots.ts';
+import { maybeGunzip, parseSitemap } from '../../src/ingest/sitemap.ts';
+
+const u = (path: string) => `https://docs.test${path}`;
+
+describe('parseRobots', () => {
+  const robots = `
+# comments are ignored
+User-agent: *
+Disallow: /private
+Allow: /private/public-page
+Disallow: /*.pdf$
+Disallow: /search?
+Crawl-delay: 2
+
+User-agent: OtherBot
+Disallow: /
+
+Sitemap: https://docs.test/sitemap.xml
+`;
+
+  it('should honour Disallow and the longer Allow for the * group', () => {
+    const r = parseRobots(robots, 'answerdesk');
+    expect(r.isAllowed(u('/help/refunds'))).toBe(true);
+    expect(r.isAllowed(u('/private/notes'))).toBe(false);
+    expect(r.isAllowed(u('/private/public-page'))).toBe(true);
+    expect(r.isAllowed(u('/files/a.pdf'))).toBe(false);
+    expect(r.isAllowed(u('/files/a.pdf?x=1'))).toBe(true);
+    expect(r.isAllowed(u('/search?q=1'))).toBe(false);
+    expect(r.isAllowed(u('/robots.txt'))).toBe(true);
+    expect(r.crawlDelayMs).toBe(2000);
+    expect(r.sitemaps).toEqual(['https://docs.test/sitemap.xml']);
+  });
+
+  it('should prefer the group naming our agent over *', () => {
+    const r = parseRobots(
+      `User-agent: *\nDisallow: /\n\nUser-agent: AnswerDesk\nDisallow: /admin\n`,
+      'answerdesk',
+    );
+    expect(r.isAllowed(u('/help'))).toBe(true);
+    expect(r.isAllowed(u('/admin/x'))).toBe(false);
+  });
+
+  it('should merge a group listing several agents and ignore other agents', () => {
+    const r = parseRobots(
+      `User-agent: a\nUser-agent: answerdesk\nDisallow: /x\n\nUser-agent: b\nDisallow: /\n`,
+      'answerdesk',
+    );
+    expect(r.isAllowed(u('/x/1'))).toBe(false);
+    expect(r.isAllowed(u('/y'))).toBe(true);
+  });
+
+  it('should let Allow win a tie and treat an empty Disallow as no rule', () => {
+    expect(
+      parseRobots('User-agent: *\nDisallow: /a\nAllow: /a\n', 'answerdesk').isAllowed(u('/a')),
+    ).toBe(true);
+    expect(parseRobots('User-agent: *\nDisallow:\n', 'answerdesk').isAllowed(u('/'))).toBe(true);
+  });
+
+  it('should match percent-encoded and non-ASCII paths alike', () => {
+    const r = parseRobots('User-agent: *\nDisallow: /café\n', 'answerdesk');
+    expect(r.isAllowed(u('/caf%C3%A9/menu'))).toBe(false);
+  });
+});
+
+describe('parseSitemap', () => {
+  it('should read a urlset with entities, CDATA and namespaces', () => {
+    const out = parseSitemap(`<?xml version="1.0"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <!-- <url><loc>https://docs.test/commented</loc></url> -->
+  <url><loc> https://docs.test/a?x=1&amp;y=2 </loc><lastmod>2026-01-01</lastmod></url>
+  <url><loc><![CDATA[https://docs.test/b]]></loc></url>
+</urlset>`);
+    expect(out).toEqual({
+      kind: 'urlset',
+      urls: ['https://docs.test/a?x=1&y=2', 'https://docs.test/b'],
+    });
+  });
+
+  it('should read a sitemap index', () => {
+    const out = parseSitemap(
+      '<sm:sitemapindex xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9"><sm:sitemap><sm:loc>https://docs.test/s1.xml</sm:loc></sm:sitemap></sm:sitemapindex>',
+    );
+    expect(out).toEqual({ kind: 'index', sitemaps: ['https://docs.test/s1.xml'] });
+  });
+
+  it('should read the plain text form and refuse what is not a sitemap', () => {
+    expect(parseSitemap('https://docs.test/a\nhttps://docs.test/b\n')).toEqual({
+      kind: 'urlset',
+      urls: ['https://docs.test/a', 'https://docs.test/b'],
+    });
+    expect(parseSitemap('<!doctype html><html><body>hi</body></html>')).toBeNull();
+  });
+
+  it('should un-gzip a compressed sitemap within the cap', () => {
+    const gz = Bun.gzipSync(new TextEncoder().encode('https://docs.test/a'));
+    expect(new TextDecoder().decode(maybeGunzip(gz, 1000))).toBe('https://docs.test/a');
+    expect(() => maybeGunzip(Bun.gzipSync(new Uint8Array(5000)), 1000)).toThrow();
+  });
+});
