@@ -86,8 +86,7 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 };
 
-async function open(embedder: InstanceType<typeof FakeEmbedder> | null) {
-  const dir = mkdtempSync(join(tmpdir(), 'answerdesk-bench-'));
+async function open(embedder: InstanceType<typeof FakeEmbedder> | null, dir: string) {
   const db = openDatabase(join(dir, 'answerdesk.sqlite'));
   const conn = await openLance(dir);
   const store = await LanceKnowledgeStore.open({
@@ -102,7 +101,6 @@ async function open(embedder: InstanceType<typeof FakeEmbedder> | null) {
     close: () => {
       store.close();
       db.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -126,30 +124,40 @@ async function measure(n: number, concurrency: number, fn: (i: number) => Promis
 
 type Line = { label: string; value: string };
 
-/** One configuration in this process (so its RSS is its own): prints one JSON line per result. */
-async function runPhase(size: number, withVectors: boolean) {
-  const queries = Array.from({ length: QUERIES }, () => sentence(2 + Math.floor(rand() * 3)));
+/**
+ * One step of one configuration in its own process, so RSS is its own: `ingest` writes and
+ * optimizes the data dir; `query` opens it like a restarted service and measures searches.
+ * Prints one JSON line per result.
+ */
+async function runPhase(size: number, withVectors: boolean, step: string, dir: string) {
   const embedder = withVectors ? new FakeEmbedder(DIMENSION) : null;
-  const { store, close } = await open(embedder);
+  const { store, close } = await open(embedder, dir);
   const mode = withVectors ? 'vectors 384d' : 'full-text only';
   const emit = (label: string, value: string) =>
     console.log(JSON.stringify({ label: `${size} chunks, ${mode}: ${label}`, value }));
-  let t0 = performance.now();
-  let generateMs = 0;
-  for (let i = 0; i < size; i += BATCH) {
-    const g0 = performance.now();
-    const batch = makeRows(Math.min(BATCH, size - i));
-    generateMs += performance.now() - g0;
-    await store.add(batch, await store.embedRows(batch));
+  if (step === 'ingest') {
+    let t0 = performance.now();
+    let generateMs = 0;
+    for (let i = 0; i < size; i += BATCH) {
+      const g0 = performance.now();
+      const batch = makeRows(Math.min(BATCH, size - i));
+      generateMs += performance.now() - g0;
+      await store.add(batch, await store.embedRows(batch));
+    }
+    const ingestS = (performance.now() - t0 - generateMs) / 1000;
+    emit('ingest', `${Math.round(size / ingestS)} chunks/s (${ingestS.toFixed(1)} s)`);
+    t0 = performance.now();
+    await store.settle();
+    emit(
+      'background optimize (FTS merge; vector index at ≥ 20k rows)',
+      `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    Bun.gc(true);
+    emit('RSS of the writer after ingest + optimize', `${mib()} MiB`);
+    close();
+    return;
   }
-  const ingestS = (performance.now() - t0 - generateMs) / 1000;
-  emit('ingest', `${Math.round(size / ingestS)} chunks/s (${ingestS.toFixed(1)} s)`);
-  t0 = performance.now();
-  await store.settle();
-  emit(
-    'background optimize (FTS merge, vector index ≥ 20k rows)',
-    `${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
+  const queries = Array.from({ length: QUERIES }, () => sentence(2 + Math.floor(rand() * 3)));
   const hybrid = (q: string, cb: string) =>
     searchKnowledge(store as Store, { chatbotId: cb, query: q, limit: 5 });
   const legs: [string, (q: string, cb: string) => Promise<unknown>][] = [
@@ -178,14 +186,15 @@ async function runPhase(size: number, withVectors: boolean) {
     }
   }
   Bun.gc(true);
-  emit('process RSS', `${mib()} MiB`);
+  emit('RSS serving (fresh process, after all searches)', `${mib()} MiB`);
   close();
 }
 
 async function main() {
   const phase = process.argv.indexOf('--phase');
   if (phase >= 0) {
-    await runPhase(Number(process.argv[phase + 1]), process.argv[phase + 2] === 'vectors');
+    const [size, mode, step, dir] = process.argv.slice(phase + 1);
+    await runPhase(Number(size), mode === 'vectors', String(step), String(dir));
     return;
   }
   const table: Line[] = [];
@@ -198,17 +207,23 @@ async function main() {
   );
   for (const size of SIZES) {
     for (const mode of ['fts', 'vectors']) {
-      const child = Bun.spawn(['bun', import.meta.path, '--phase', String(size), mode], {
-        stdout: 'pipe',
-        stderr: 'inherit',
-        env: Bun.env,
-      });
-      const out = await new Response(child.stdout).text();
-      await child.exited;
-      for (const line of out.split('\n').filter((l) => l.startsWith('{'))) {
-        const l = JSON.parse(line) as Line;
-        table.push(l);
-        console.log(`${l.label.padEnd(72)} ${l.value}`);
+      const dir = mkdtempSync(join(tmpdir(), 'answerdesk-bench-'));
+      try {
+        for (const step of ['ingest', 'query']) {
+          const child = Bun.spawn(
+            ['bun', import.meta.path, '--phase', String(size), mode, step, dir],
+            { stdout: 'pipe', stderr: 'inherit', env: Bun.env },
+          );
+          const out = await new Response(child.stdout).text();
+          await child.exited;
+          for (const line of out.split('\n').filter((l) => l.startsWith('{'))) {
+            const l = JSON.parse(line) as Line;
+            table.push(l);
+            console.log(`${l.label.padEnd(72)} ${l.value}`);
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     }
   }

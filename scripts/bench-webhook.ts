@@ -150,7 +150,7 @@ async function closedLoop(webhookUrl: string, concurrency: number, total: number
   return { latencies, rps: total / seconds };
 }
 
-async function openLoop(webhookUrl: string, rate: number, seconds: number) {
+async function openLoop(send: () => Promise<number>, rate: number, seconds: number) {
   const latencies: number[] = [];
   const total = rate * seconds;
   const started = performance.now();
@@ -159,7 +159,7 @@ async function openLoop(webhookUrl: string, rate: number, seconds: number) {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await Bun.sleep(wait); // pacing the offered load
-    inflight.push(post(webhookUrl).then((dt) => void latencies.push(dt)));
+    inflight.push(send().then((dt) => void latencies.push(dt)));
   }
   await Promise.all(inflight);
   return { latencies, achieved: total / ((performance.now() - started) / 1000) };
@@ -193,9 +193,22 @@ try {
         `  ${String(c).padStart(11)} ${String(ACK_REQUESTS).padStart(10)} ${rps.toFixed(0).padStart(8)} ${ms(pct(latencies, 50)).padStart(10)} ${ms(pct(latencies, 99)).padStart(10)} ${ms(Math.max(...latencies)).padStart(10)}`,
       );
     }
-    const open = await openLoop(url, 500, RATE_SECONDS);
+    const open = await openLoop(() => post(url), 500, RATE_SECONDS);
     console.log(
       `  open loop at 500 req/s for ${RATE_SECONDS} s: achieved ${open.achieved.toFixed(0)} req/s, p50 ${ms(pct(open.latencies, 50))}, p99 ${ms(pct(open.latencies, 99))} (target p99 ≤ 10 ms)`,
+    );
+    // The same load on GET /healthz (no body, no SQLite): the floor this machine allows now.
+    const floor = await openLoop(
+      async () => {
+        const t0 = performance.now();
+        await (await fetch(`${ackServer.url}/healthz`)).arrayBuffer();
+        return performance.now() - t0;
+      },
+      500,
+      RATE_SECONDS,
+    );
+    console.log(
+      `  reference: GET /healthz at 500 req/s: p50 ${ms(pct(floor.latencies, 50))}, p99 ${ms(pct(floor.latencies, 99))}`,
     );
   } finally {
     await ackServer.stop();

@@ -47,6 +47,8 @@ export type AppDeps = {
    * ones finished, before storage closes; last registered runs first (a worker stops here).
    */
   onShutdown: (() => Promise<void> | void)[];
+  /** The wall clock for answers that depend on the date (usage periods); tests pin it. */
+  now?: () => Date;
 };
 
 export function createApp(deps: AppDeps) {

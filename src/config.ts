@@ -1,5 +1,5 @@
 // Configuration: the environment parsed once at start with valibot; bad keys fail fast.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as v from 'valibot';
 import { PriceTable } from './llm/prices.ts';
@@ -21,16 +21,6 @@ const optionalInt = (min: number, max: number) =>
     v.regex(/^(-?\d+)?$/, 'must be an integer or empty'),
     v.transform((s) => (s === '' ? null : Number(s))),
     v.nullable(v.pipe(v.number(), v.minValue(min), v.maxValue(max))),
-  );
-
-const num = (fallback: number, min: number, max: number) =>
-  v.pipe(
-    v.optional(v.string(), String(fallback)),
-    v.trim(),
-    v.regex(/^\d+(\.\d+)?$/, 'must be a number'),
-    v.transform(Number),
-    v.minValue(min),
-    v.maxValue(max),
   );
 
 const bool = (fallback: boolean) =>
@@ -106,8 +96,6 @@ export const EnvSchema = v.object({
   /** Limits of the default plan (empty = unlimited). */
   DEFAULT_MONTHLY_MESSAGES: optionalInt(0, 1_000_000_000),
   DEFAULT_DAILY_MESSAGES: optionalInt(0, 1_000_000_000),
-  /** How long a human operator's message mutes the bot in that conversation. */
-  HANDOFF_MUTE_HOURS: num(24, 0, 24 * 365),
   /** Jobs the worker runs at once (across conversations). */
   WORKER_CONCURRENCY: int(4, 1, 64),
   /** Visitor messages of one Crisp conversation within this window are answered once, together. */
@@ -184,11 +172,27 @@ export function resolveDataDir(value: string | undefined, cwd = process.cwd()): 
   return join(dirname(process.execPath), 'data');
 }
 
-/** Reads a generated secret from `file`, creating it (mode 0600) on first start. */
-function fileSecret(file: string): string {
+/**
+ * Reads a generated secret from `file`, creating it (mode 0600) on first start; a copy that others
+ * may read is narrowed to 0600. An unusable file (under 16 characters) is replaced, unless
+ * `keepExisting` names the key: the secret key's file is never replaced, since the Crisp
+ * credentials sealed with it could no longer be opened.
+ */
+function fileSecret(file: string, keepExisting?: 'SECRET_KEY'): string {
   if (existsSync(file)) {
     const value = readFileSync(file, 'utf8').trim();
-    if (value.length >= 16) return value;
+    if (value.length >= 16) {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+      return value;
+    }
+    if (keepExisting) {
+      throw new ConfigError([
+        {
+          key: keepExisting,
+          message: `is unset and ${file} holds no usable key (under 16 characters): restore that file, or delete it to generate a new key (Crisp connections must then be made again)`,
+        },
+      ]);
+    }
   }
   const value = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
@@ -210,7 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     ...parsed,
     DATA_DIR: dataDir,
     ADMIN_TOKEN: parsed.ADMIN_TOKEN ?? fileSecret(adminTokenFile),
-    SECRET_KEY: parsed.SECRET_KEY ?? fileSecret(join(dataDir, 'secret-key')),
+    SECRET_KEY: parsed.SECRET_KEY ?? fileSecret(join(dataDir, 'secret-key'), 'SECRET_KEY'),
     PUBLIC_URL: parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`,
     EMBEDDING_PROVIDER: parsed.EMBEDDING_PROVIDER ?? (hasLocalModel ? 'local' : 'none'),
     adminTokenSource: parsed.ADMIN_TOKEN ? 'env' : 'file',

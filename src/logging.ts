@@ -45,7 +45,10 @@ export function createLogger(
 /** Query parameters whose values must never reach a log line. */
 const SECRET_PARAMS = /([?&](?:key|token|secret|api_key|apikey)=)[^&#]*/gi;
 
-/** Masks secret query parameters (the webhook `key`, …) in a URL or path. */
+/** `user:password@` in an absolute URL (e.g. an EMBEDDING_BASE_URL with basic auth). */
+const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i;
+
+/** Masks secret query parameters (the webhook `key`, …) and credentials in a URL or path. */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, '$1[REDACTED]');
+  return url.replace(USER_INFO, '$1[REDACTED]@').replace(SECRET_PARAMS, '$1[REDACTED]');
 }

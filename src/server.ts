@@ -146,7 +146,11 @@ export async function serve(): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  await running.stop(signal);
-  unmark();
+  try {
+    await running.stop(signal);
+  } finally {
+    // Even when a stop step failed: a stale marker would send `answerdesk ingest` to a dead URL.
+    unmark();
+  }
   return 0;
 }

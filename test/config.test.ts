@@ -1,6 +1,6 @@
 // Configuration: parsed once, bad keys named (never their values), secrets generated with 0600.
 import { afterAll, describe, expect, it } from 'bun:test';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, EnvSchema, loadConfig, parseEnv } from '../src/config.ts';
 import { tempDir } from './helpers/app.ts';
@@ -78,6 +78,32 @@ describe('config (generated secrets)', () => {
     expect(second.ADMIN_TOKEN).toBe(first.ADMIN_TOKEN);
     expect(second.SECRET_KEY).toBe(first.SECRET_KEY);
     expect(first.SECRET_KEY).not.toBe(first.ADMIN_TOKEN);
+  });
+
+  it('should narrow an existing secret file that others can read to mode 0600', () => {
+    const dir = scratch();
+    for (const name of ['admin-token', 'secret-key']) {
+      writeFileSync(join(dir, name), `${name}-existing-0123456789\n`, { mode: 0o644 });
+      chmodSync(join(dir, name), 0o644);
+    }
+    const config = loadConfig({ DATA_DIR: dir });
+    expect(config.ADMIN_TOKEN).toBe('admin-token-existing-0123456789');
+    expect(config.SECRET_KEY).toBe('secret-key-existing-0123456789');
+    for (const name of ['admin-token', 'secret-key']) {
+      expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('should refuse to replace a damaged secret-key file (sealed credentials depend on it)', () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'secret-key'), 'short\n', { mode: 0o600 });
+    expect(() => loadConfig({ DATA_DIR: dir })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: dir })).toThrow(/SECRET_KEY .*secret-key/);
+    expect(readFileSync(join(dir, 'secret-key'), 'utf8')).toBe('short\n');
+    // The admin token may be replaced: nothing is sealed with it.
+    writeFileSync(join(dir, 'admin-token'), 'short\n');
+    const config = loadConfig({ DATA_DIR: dir, SECRET_KEY: 'env-secret-key-0123456789' });
+    expect(config.ADMIN_TOKEN.length).toBeGreaterThanOrEqual(32);
   });
 
   it('should prefer ADMIN_TOKEN from the environment', () => {

@@ -1,5 +1,6 @@
 // answerMessage: one visitor message in, one grounded reply (or a handoff) out, with provenance.
 import type { Database } from 'bun:sqlite';
+import type * as v from 'valibot';
 import type { Chatbot } from '../chatbots/model.ts';
 import type { Config } from '../config.ts';
 import type { HandoffReason } from '../conversations/model.ts';
@@ -14,6 +15,7 @@ import type { LlmClient, LlmCompletion, LlmUsage } from '../llm/types.ts';
 import type { Logger } from '../logging.ts';
 import { citationSuffix, citedPassages } from './citations.ts';
 import { needsRewrite, planQuery, rewriteQuery } from './condense.ts';
+import type { SearchHitSchema } from './model.ts';
 import {
   ANSWER_COMPLETION_TOKENS_MAX,
   buildAnswerMessages,
@@ -24,14 +26,7 @@ import {
 import { createReplyFilter, type Decision } from './protocol.ts';
 
 /** A search hit as the playground shows it (DESIGN §2). */
-export type SearchHit = {
-  sourceId: string;
-  chunkId: string;
-  title: string;
-  url: string | null;
-  text: string;
-  score: number;
-};
+export type SearchHit = v.InferOutput<typeof SearchHitSchema>;
 
 type LegScore = { rank: number; score: number } | null;
 

@@ -22,33 +22,40 @@ export function answerRoutes(deps: AppDeps) {
         channel: 'playground',
         externalId: conversationId,
       });
-      const run = (onToken?: (text: string) => void) =>
+      const run = (signal: AbortSignal, onToken?: (text: string) => void) =>
         answerMessage(ad, {
           chatbot,
           conversationId: conversation.id,
           message: body.message,
-          signal: request.signal,
+          signal,
           onToken,
         });
       const wantsStream = (request.headers.get('accept') ?? '').includes('text/event-stream');
       if (!wantsStream) {
-        const result = await run();
+        const result = await run(request.signal);
         // Both branches return a Response so the handler has one type; the schema documents it.
         return Response.json(toResponse(result, conversationId));
       }
       const encoder = new TextEncoder();
+      // A reader that cancels the stream (the client went away) stops the LLM call too, which
+      // the request's own signal does not promise once the response has started.
+      const cancelled = new AbortController();
+      const signal = AbortSignal.any([request.signal, cancelled.signal]);
       const stream = new ReadableStream<Uint8Array>({
+        cancel() {
+          cancelled.abort();
+        },
         async start(controller) {
           const send = (event: string, data: unknown) => {
             try {
               controller.enqueue(encoder.encode(sse(event, data)));
             } catch {
-              // The client went away; the request signal stops the pipeline.
+              // The client went away; `cancel` stopped the pipeline.
             }
           };
           let result: AnswerResult | null = null;
           try {
-            result = await run((text) => send('token', { text }));
+            result = await run(signal, (text) => send('token', { text }));
           } catch (cause) {
             deps.log.error({ err: cause, chatbotId: chatbot.id }, 'playground answer failed');
           }
@@ -79,6 +86,8 @@ export function answerRoutes(deps: AppDeps) {
         headers: {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
+          // Reverse proxies (nginx) would otherwise buffer the stream and defeat it.
+          'x-accel-buffering': 'no',
           'x-conversation-id': conversationId,
         },
       });

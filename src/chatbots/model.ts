@@ -2,6 +2,8 @@
 import * as v from 'valibot';
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+/** The request value of a quota limit that removes the chatbot's override (see `limitOrPlan`). */
+export const FOLLOW_PLAN = 'plan';
 const limit = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000_000)));
 
 export const LanguageSettings = v.object({
@@ -33,6 +35,14 @@ export const HandoffSettings = v.object({
     'Our assistant is unavailable at the moment. A member of our team will reply here shortly.',
   ),
 });
+
+/** A message limit in a request: a number, null (unlimited), or `"plan"` (follow the plan's). */
+const limitOrPlan = v.pipe(
+  v.union([limit, v.literal(FOLLOW_PLAN)]),
+  v.description(
+    'Messages per window: a number, null = unlimited, or "plan" = drop this chatbot\'s own limit and follow its plan\'s again (the field is then absent on the chatbot). Absent in a PATCH = unchanged.',
+  ),
+);
 
 export const QuotaSettings = v.object({
   /** Visitor messages answered per calendar month (UTC); null = unlimited; absent = the plan's. */
@@ -87,7 +97,15 @@ const settingsEntries = {
   model: v.optional(v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(200)))),
   language: patchOf(LanguageSettings),
   handoff: patchOf(HandoffSettings),
-  quota: patchOf(QuotaSettings),
+  quota: v.optional(
+    v.partial(
+      v.strictObject({
+        ...QuotaSettings.entries,
+        monthlyMessages: v.optional(limitOrPlan),
+        dailyMessages: v.optional(limitOrPlan),
+      }),
+    ),
+  ),
   persona: patchOf(PersonaSettings),
   channels: v.optional(channels),
   citations: v.optional(v.picklist(['none', 'links'])),

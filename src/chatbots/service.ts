@@ -2,10 +2,12 @@
 import type { Database } from 'bun:sqlite';
 import * as v from 'valibot';
 import { AppError, notFound } from '../errors.ts';
+import { isForeignKeyViolation, isUniqueViolation } from '../storage/sqlite/db.ts';
 import {
   type Chatbot,
   ChatbotSettings,
   type CreateChatbotBody,
+  FOLLOW_PLAN,
   type UpdateChatbotBody,
 } from './model.ts';
 
@@ -33,16 +35,6 @@ function toChatbot(row: Row): Chatbot {
   };
 }
 
-function isUniqueViolation(e: unknown, column: string): boolean {
-  return (
-    e instanceof Error && /UNIQUE constraint failed/.test(e.message) && e.message.includes(column)
-  );
-}
-
-function isForeignKeyViolation(e: unknown): boolean {
-  return e instanceof Error && /FOREIGN KEY constraint failed/.test(e.message);
-}
-
 function checkPlan(db: Database, planId: string | null | undefined): void {
   if (planId == null) return;
   const found = db.query('SELECT 1 FROM plans WHERE id = ?').get(planId);
@@ -50,6 +42,17 @@ function checkPlan(db: Database, planId: string | null | undefined): void {
 }
 
 const SETTINGS_GROUPS = ['language', 'handoff', 'quota', 'persona'] as const;
+
+/**
+ * Settings as stored: a quota limit of `"plan"` removes the chatbot's own limit, so the field is
+ * absent and its plan's limit applies again (`effectiveLimits` in src/quotas/service.ts).
+ */
+function toStored(settings: Record<string, unknown>): ChatbotSettings {
+  const quota = settings.quota as Record<string, unknown> | undefined;
+  const ownQuota =
+    quota && Object.fromEntries(Object.entries(quota).filter(([, value]) => value !== FOLLOW_PLAN));
+  return v.parse(ChatbotSettings, { ...settings, quota: ownQuota });
+}
 
 /** Applies a partial update to settings: groups merge field by field, the rest replaces. */
 function mergeSettings(
@@ -63,13 +66,13 @@ function mergeSettings(
       ? { ...(current[key as (typeof SETTINGS_GROUPS)[number]] as object), ...(value as object) }
       : value;
   }
-  return v.parse(ChatbotSettings, next);
+  return toStored(next);
 }
 
 export function createChatbot(db: Database, body: CreateChatbotBody, now = new Date()): Chatbot {
   const { name, planId = null, ...rest } = body;
   checkPlan(db, planId);
-  const settings = v.parse(ChatbotSettings, rest);
+  const settings = toStored(rest);
   const at = now.toISOString();
   const id = newId();
   try {

@@ -1,5 +1,6 @@
 // Conversations over SQLite: get-or-create, append messages, history for the prompt, reads.
 import type { Database } from 'bun:sqlite';
+import { estimateTokens } from '../llm/types.ts';
 import type {
   Channel,
   Conversation,
@@ -84,12 +85,12 @@ export function getOrCreateConversation(
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (chatbot_id, channel, external_id) DO NOTHING`,
   ).run(newId('cv'), key.chatbotId, key.channel, key.externalId, key.websiteId ?? null, at, at, at);
-  const row = db
-    .query<ConversationRow, [string, string, string]>(
-      'SELECT * FROM conversations WHERE chatbot_id = ? AND channel = ? AND external_id = ?',
-    )
-    .get(key.chatbotId, key.channel, key.externalId);
-  return toConversation(row as ConversationRow);
+  return findConversationByExternalId(
+    db,
+    key.chatbotId,
+    key.channel,
+    key.externalId,
+  ) as Conversation;
 }
 
 export function findConversation(db: Database, id: string): Conversation | undefined {
@@ -163,9 +164,6 @@ export function setMessageFingerprint(
 }
 
 export type HistoryTurn = { role: MessageRole; content: string };
-
-/** ~4 characters a token: good enough to keep the prompt inside a budget. */
-export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
 /**
  * The most recent messages since `history_since`, oldest first, within `tokensMax` (estimated)

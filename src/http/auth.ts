@@ -15,6 +15,8 @@ export function isAdmin(authorization: string | null, adminToken: string): boole
   return match?.[1] !== undefined && safeEqual(match[1], adminToken);
 }
 
-/** Paths that need the admin token. */
-export const isAdminPath = (pathname: string) =>
-  pathname.startsWith('/api/v1/') || pathname === '/api/v1' || pathname === '/metrics';
+/**
+ * Paths that need the admin token: `/api/v1` and `/metrics`, with or without a trailing slash or
+ * more segments (Elysia routes `/metrics/` to `/metrics`, so an exact match would let it through).
+ */
+export const isAdminPath = (pathname: string) => /^\/(?:api\/v1|metrics)(?:\/|$)/.test(pathname);

@@ -142,6 +142,10 @@ export function buildOpenApiDocument(
     tags: [
       { name: 'chatbots', description: 'Chatbots and their settings' },
       { name: 'knowledge', description: 'Knowledge sources, search and re-embedding' },
+      { name: 'chat', description: 'The playground: ask a chatbot like a visitor would' },
+      { name: 'conversations', description: 'Conversations, their messages and bot state' },
+      { name: 'crisp', description: 'The Crisp integration: connect, status, test' },
+      { name: 'plans', description: 'Named quota plans that chatbots follow' },
       { name: 'health', description: 'Liveness, readiness and metrics' },
       { name: 'docs', description: 'This documentation' },
     ],

@@ -82,6 +82,14 @@ export function errorHandler(deps: { log: Logger }) {
         case 'VALIDATION': {
           const where = (error as ValidationError).type ?? 'body';
           const message = describeIssues(validationIssues(error as ValidationError), where);
+          if (where === 'response') {
+            // Our handler broke its own response schema: a bug to log, not the caller's 422.
+            info.log.error({ issues: message }, 'response failed its schema');
+            return json(
+              errorStatus.INTERNAL,
+              envelope('INTERNAL', 'Internal server error (see the log for this request id)', id),
+            );
+          }
           return json(422, envelope('VALIDATION_FAILED', message, id));
         }
         case 'NOT_FOUND':

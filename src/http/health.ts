@@ -7,7 +7,36 @@ import { HealthResponse, ReadinessResponse } from './model.ts';
 
 export type ReadinessCheck = { name: string; ok: boolean; detail?: string };
 
-export function healthRoutes(deps: AppDeps) {
+/** A readiness check slower than this fails, so /readyz answers even when storage hangs. */
+export const READINESS_CHECK_TIMEOUT_MS = 2_000;
+
+/** Runs one check; a throw or a hang (e.g. a stuck LanceDB query) is a failed check, not a 500. */
+async function bounded(
+  name: string,
+  check: () => Promise<ReadinessCheck>,
+  timeoutMs: number,
+): Promise<ReadinessCheck> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<ReadinessCheck>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ name, ok: false, detail: `no answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([
+      check().catch(() => ({ name, ok: false, detail: 'check failed' })),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(
+  deps: AppDeps,
+  { checkTimeoutMs = READINESS_CHECK_TIMEOUT_MS }: { checkTimeoutMs?: number } = {},
+) {
   return new Elysia({ name: 'health' })
     .get('/healthz', () => ({ status: 'ok' as const }), {
       response: { 200: HealthResponse },
@@ -16,9 +45,10 @@ export function healthRoutes(deps: AppDeps) {
     .get(
       '/readyz',
       async ({ set }) => {
+        const lance = async () => ({ name: 'lancedb', ok: await pingLance(deps.lance) });
         const checks: ReadinessCheck[] = [
           { name: 'sqlite', ok: pingDatabase(deps.db) },
-          { name: 'lancedb', ok: await pingLance(deps.lance) },
+          await bounded('lancedb', lance, checkTimeoutMs),
         ];
         const warnings: string[] = [];
         if (!deps.config.GROQ_API_KEY) {
@@ -27,12 +57,12 @@ export function healthRoutes(deps: AppDeps) {
         if (deps.config.EMBEDDING_PROVIDER === 'none') {
           warnings.push('EMBEDDING_PROVIDER is none: search is full-text only (no vectors)');
         }
-        for (const extra of deps.readinessChecks) {
-          // A check that throws is a failed check, not a 500.
-          checks.push(
-            await extra().catch(() => ({ name: 'feature', ok: false, detail: 'check failed' })),
-          );
-        }
+        // Features' checks run at once; one that throws or hangs is reported as `feature`.
+        checks.push(
+          ...(await Promise.all(
+            deps.readinessChecks.map((extra) => bounded('feature', extra, checkTimeoutMs)),
+          )),
+        );
         const ready = checks.every((c) => c.ok);
         set.status = ready ? 200 : 503;
         return {

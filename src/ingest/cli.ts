@@ -160,6 +160,14 @@ async function viaService(
 ): Promise<Outcome[]> {
   const headers = { authorization: `Bearer ${config.ADMIN_TOKEN}` };
   const sources = `${baseUrl}/api/v1/chatbots/${encodeURIComponent(args.chatbotId)}/sources`;
+  const reachable = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(5_000) })
+    .then((r) => r.ok)
+    .catch(() => false);
+  if (!reachable) {
+    throw new Error(
+      `DATA_DIR/service.json says a service runs at ${baseUrl}, but it does not answer; if no service uses this data dir, delete that file and retry`,
+    );
+  }
   const outcomes: Outcome[] = [];
   for (const [i, job] of jobs.entries()) {
     let res: Response;
@@ -229,10 +237,17 @@ async function direct(
     dataDir: config.DATA_DIR,
     settings: ingestSettings(config),
   };
+  // Ctrl-C ends the current item as `failed` ("interrupted") instead of leaving it `indexing`
+  // with no job to finish it.
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     getChatbot(deps.db, args.chatbotId);
     const outcomes: Outcome[] = [];
     for (const [i, job] of jobs.entries()) {
+      if (interrupted.signal.aborted) break;
       try {
         const created =
           job.kind === 'file'
@@ -249,6 +264,7 @@ async function direct(
               });
         if (jobs.length > 1) progress.update(job.label, i, jobs.length, 'files', true);
         await runIngestion(ingest, created.id, {
+          signal: interrupted.signal,
           finalAttempt: true,
           onProgress: (done, total) => progress.update(job.label, done, total, 'pages'),
         });
@@ -263,6 +279,8 @@ async function direct(
     await deps.knowledge.settle();
     return outcomes;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     deps.knowledge.close();
     deps.lance.close();
     deps.db.close();
@@ -307,6 +325,6 @@ export async function runIngestCommand(
     return 1;
   }
   const ok = outcomes.filter((o) => o.source?.status === 'ready').length;
-  progress.line(`${ok}/${outcomes.length} sources ready`);
-  return ok === outcomes.length ? 0 : 1;
+  progress.line(`${ok}/${plan.jobs.length} sources ready`);
+  return ok === plan.jobs.length ? 0 : 1;
 }

@@ -149,7 +149,7 @@ async function collectUrls(
       });
       let body: Uint8Array;
       try {
-        body = maybeGunzip(res.body, SITEMAP_MAX_BYTES);
+        body = await maybeGunzip(res.body, SITEMAP_MAX_BYTES);
       } catch {
         throw new IngestError('the sitemap is compressed but could not be decompressed');
       }

@@ -176,8 +176,54 @@ async function extractPdf(bytes: Uint8Array, name: string): Promise<ExtractedFil
   return { title: metaTitle ?? baseName(name), text, format: 'text' };
 }
 
+/** Largest total of uncompressed entries a DOCX may declare (a zip "bomb" guard). */
+export const DOCX_MAX_UNCOMPRESSED_BYTES = 256 * 1_048_576;
+
+/**
+ * Sum of the uncompressed sizes a zip's central directory declares, or null when the directory
+ * cannot be read (the extractor then reports the file as corrupt). ZIP64 markers count as too big.
+ */
+export function zipDeclaredSize(bytes: Uint8Array): number | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The end-of-central-directory record sits in the last 22 + 65,535 (comment) bytes.
+  const floor = Math.max(0, bytes.length - 22 - 0xffff);
+  let eocd = -1;
+  for (let i = bytes.length - 22; i >= floor; i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) return null;
+  const entries = view.getUint16(eocd + 10, true);
+  let offset = view.getUint32(eocd + 16, true);
+  let total = 0;
+  for (let n = 0; n < entries; n++) {
+    if (offset + 46 > bytes.length || view.getUint32(offset, true) !== 0x02014b50) return null;
+    const size = view.getUint32(offset + 24, true);
+    if (size === 0xffffffff) return Number.POSITIVE_INFINITY;
+    total += size;
+    offset +=
+      46 +
+      view.getUint16(offset + 28, true) +
+      view.getUint16(offset + 30, true) +
+      view.getUint16(offset + 32, true);
+  }
+  return total;
+}
+
 /** Extracts a DOCX through mammoth's HTML (so Word headings become `#` headings). */
 async function extractDocx(bytes: Uint8Array, name: string): Promise<ExtractedFile> {
+  const declared = zipDeclaredSize(bytes);
+  if (declared === null) {
+    throw new ExtractError('CORRUPT', 'the Word document could not be read (broken zip directory)');
+  }
+  if (declared > DOCX_MAX_UNCOMPRESSED_BYTES) {
+    throw new ExtractError(
+      'CORRUPT',
+      `the Word document would unpack to more than ${DOCX_MAX_UNCOMPRESSED_BYTES / 1_048_576} MiB; it is refused`,
+    );
+  }
   const mammoth = (await import('mammoth')).default;
   let html: string;
   try {

@@ -26,7 +26,19 @@ export function ingestFeature(deps: AppDeps, extra: Partial<IngestDeps['settings
     dataDir: deps.config.DATA_DIR,
     settings: { ...ingestSettings(deps.config), ...extra },
   };
-  registerIngestJob(deps.worker, ingest);
+  const jobs = registerIngestJob(deps.worker, ingest);
+  // Runs before the worker's own stop hook (hooks run last-registered first), so a long crawl is
+  // interrupted instead of holding the shutdown; the job resumes at the next start.
+  deps.onShutdown.push(jobs.interrupt);
+  // A deleted chatbot takes its sources' kept uploads and waiting jobs with it.
+  deps.onChatbotDelete.push((chatbotId) => {
+    const ids = deps.db
+      .query<{ id: string }, [string]>(
+        "SELECT id FROM sources WHERE chatbot_id = ? AND type IN ('url', 'sitemap', 'file')",
+      )
+      .all(chatbotId);
+    for (const { id } of ids) forgetSource(deps.worker, ingest.dataDir, id);
+  });
 
   const inner = limitedBody({
     jsonBytes: deps.config.BODY_LIMIT_BYTES,

@@ -40,7 +40,10 @@ export type SitemapSourceBody = v.InferOutput<typeof SitemapSourceBody>;
  */
 export const FileSourceBody = v.strictObject({
   type: v.literal('file'),
-  file: v.pipe(v.file('must be a file (multipart field "file")'), v.metadata({ format: 'binary' })),
+  file: v.pipe(
+    v.file('must be a file (multipart field "file")'),
+    v.metadata({ type: 'string', format: 'binary' }),
+  ),
   /** Overrides the title taken from the document. */
   title: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(500))),
   externalId,

@@ -160,8 +160,10 @@ export async function safeFetch(
           'user-agent': USER_AGENT,
           accept: options.accept ?? '*/*',
         },
-        // Certificates are checked against the hostname, not the pinned address.
+        // Certificates are checked against the hostname, not the pinned address. A pooled TLS
+        // connection is keyed by address; never reuse one made for another server name.
         tls: url.protocol === 'https:' ? { serverName: url.hostname } : undefined,
+        keepalive: url.protocol !== 'https:',
         proxy: false,
       } as RequestInit);
     } catch (e) {

@@ -285,6 +285,13 @@ export async function runIngestion(
       await deps.ctx.store.deleteSource(row.chatbot_id, sourceId).catch(() => {});
       return { outcome: 'gone' };
     }
+    // Interrupted (the service is stopping): leave the source as it is and let the job resume.
+    if (options.signal?.aborted) {
+      if (!options.finalAttempt) return { outcome: 'retry', error: 'interrupted' };
+      const error = 'Interrupted while indexing; refresh the source to try again';
+      setSourceStatus(db, sourceId, { status: 'failed', error });
+      return { outcome: 'failed', error };
+    }
     const reason = failureReason(e);
     if (!reason.known) log.error({ err: e, sourceId }, 'source ingestion failed unexpectedly');
     if (reason.transient && !options.finalAttempt) {
@@ -296,18 +303,24 @@ export async function runIngestion(
   }
 }
 
-/** Registers the ingestion job kind on the worker. */
-export function registerIngestJob(worker: Worker, deps: IngestDeps): void {
+/**
+ * Registers the ingestion job kind on the worker. Returns `interrupt()`, which aborts the running
+ * ingestions (at shutdown: a 15-minute crawl must not hold the process); they resume at the next
+ * start.
+ */
+export function registerIngestJob(worker: Worker, deps: IngestDeps): { interrupt: () => void } {
+  const running = new Set<string>();
   worker.register<IngestJobPayload>(INGEST_JOB, {
     // Two at once: a long crawl does not hold up a file upload, and 2 cores stay usable.
     concurrency: 2,
     maxAttempts: 3,
     backoff: { baseMs: 10_000, capMs: 120_000 },
     run: async (job) => {
+      running.add(job.payload.sourceId);
       const result = await runIngestion(deps, job.payload.sourceId, {
         signal: job.signal,
         finalAttempt: job.attempt >= job.maxAttempts,
-      });
+      }).finally(() => running.delete(job.payload.sourceId));
       switch (result.outcome) {
         case 'indexed':
         case 'unchanged':
@@ -324,4 +337,9 @@ export function registerIngestJob(worker: Worker, deps: IngestDeps): void {
       }
     },
   });
+  return {
+    interrupt: () => {
+      for (const id of running) worker.abortRunning(serialKeyOf(id), 'the service is stopping');
+    },
+  };
 }

@@ -21,13 +21,29 @@ function decodeXml(s: string): string {
     .trim();
 }
 
-/** Un-gzips a body when it starts with the gzip magic bytes (`sitemap.xml.gz`). */
-export function maybeGunzip(body: Uint8Array, maxBytes: number): Uint8Array {
+/**
+ * Un-gzips a body when it starts with the gzip magic bytes (`sitemap.xml.gz`), streaming and
+ * stopping past `maxBytes`, so a small compressed "bomb" cannot fill the memory.
+ */
+export async function maybeGunzip(body: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   if (body[0] !== 0x1f || body[1] !== 0x8b) return body;
-  const out = Bun.gunzipSync(body as Uint8Array<ArrayBuffer>);
-  if (out.byteLength > maxBytes)
-    throw new Error(`the uncompressed sitemap is larger than ${maxBytes} bytes`);
-  return out;
+  const stream = new Blob([body as Uint8Array<ArrayBuffer>])
+    .stream()
+    .pipeThrough(new DecompressionStream('gzip'));
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`the uncompressed sitemap is larger than ${maxBytes} bytes`);
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts);
 }
 
 /**

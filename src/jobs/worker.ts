@@ -286,12 +286,18 @@ export class Worker {
   /** Starts as many due jobs as the limits allow, then arms a timer for the next one. */
   private tick(force = false): void {
     if ((!this.started || this.stopping) && !force) return;
-    while (this.running.size < this.options.concurrency) {
-      const row = this.claimable(this.now());
-      if (!row) break;
-      this.launch(row);
+    try {
+      while (this.running.size < this.options.concurrency) {
+        const row = this.claimable(this.now());
+        if (!row) break;
+        this.launch(row);
+      }
+      this.arm();
+    } catch (error) {
+      // Called from timers and finished jobs: a storage error thrown here would end the process.
+      // The safety poll looks again.
+      this.options.log.error({ err: error }, 'worker could not look for due jobs');
     }
-    this.arm();
   }
 
   private arm(): void {
@@ -332,7 +338,17 @@ export class Worker {
       } catch (e) {
         outcome = { status: 'retry', error: e instanceof Error ? e.message : String(e) };
       }
-      this.finish(row, handler, outcome, log);
+      try {
+        this.finish(row, handler, outcome, log);
+      } catch (error) {
+        // Storage refused the write (disk full, locked past busy_timeout). The row stays
+        // `running`, so the next start resumes the job; a rejection here would be unhandled and
+        // end the process.
+        log.error(
+          { err: error },
+          'could not record the job outcome; it runs again after a restart',
+        );
+      }
     })().finally(() => {
       this.running.delete(row.id);
       this.tick();
@@ -347,10 +363,13 @@ export class Worker {
     if (outcome.status === 'retry' && row.attempts < row.max_attempts) {
       const { baseMs, capMs } = handler.backoff ?? DEFAULT_BACKOFF;
       const base = Math.min(capMs, baseMs * 2 ** (row.attempts - 1));
-      const delay = outcome.delayMs ?? Math.round(base * (0.75 + this.random() * 0.5));
+      const delay = Math.min(
+        capMs,
+        outcome.delayMs ?? Math.round(base * (0.75 + this.random() * 0.5)),
+      );
       db.query(
         "UPDATE jobs SET state = 'pending', run_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-      ).run(now + Math.min(delay, capMs), outcome.error, now, row.id);
+      ).run(now + delay, outcome.error, now, row.id);
       log.warn({ error: outcome.error, retryInMs: delay }, 'job will be retried');
       state = 'pending';
     } else {

@@ -7,8 +7,12 @@ export const DEFAULT_SEARCH_LIMIT = 5;
 export const MAX_SEARCH_LIMIT = 100;
 /** RRF's k: damps the weight of the top ranks (60 is the value of Cormack et al., 2009). */
 export const RRF_K = 60;
-/** Each leg fetches this many candidates at least, so fusion can lift a chunk one leg ranks low. */
-export const LEG_CANDIDATES_MIN = 50;
+/**
+ * Each leg fetches `max(limit × LEG_CANDIDATES_FACTOR, LEG_CANDIDATES_MIN)` candidates, so fusion
+ * can lift a chunk that one leg ranks low; more costs time (rows are materialised with their text).
+ */
+export const LEG_CANDIDATES_MIN = 20;
+export const LEG_CANDIDATES_FACTOR = 4;
 
 export type LegExplain = { rank: number; score: number };
 
@@ -77,7 +81,9 @@ export async function searchKnowledge(
 ): Promise<Hit[]> {
   const limit = Math.max(1, Math.min(opts.limit ?? DEFAULT_SEARCH_LIMIT, 1000));
   // With one leg, fusion keeps its order: fetching more than `limit` would only cost time.
-  const candidates = store.vectorsReady ? Math.max(limit, LEG_CANDIDATES_MIN) : limit;
+  const candidates = store.vectorsReady
+    ? Math.max(limit * LEG_CANDIDATES_FACTOR, LEG_CANDIDATES_MIN)
+    : limit;
   const lexical = opts.lexicalQuery?.trim() ? opts.lexicalQuery : opts.query;
   const [fts, vector] = await Promise.all([
     store.searchText(opts.chatbotId, lexical, candidates),

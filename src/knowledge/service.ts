@@ -269,7 +269,7 @@ export async function ingestDocuments(
     const vectors = await ctx.store.embedRows(rows);
     await ctx.store.replaceSource(row.chatbot_id, row.id, rows, vectors);
     const single = docs.length === 1 ? docs[0] : undefined;
-    ctx.db
+    const updated = ctx.db
       .query(
         `UPDATE sources SET status = 'ready', error = NULL, chunk_count = ?, content_hash = ?,
            title = COALESCE(?, title), url = COALESCE(?, url), updated_at = ? WHERE id = ?`,
@@ -282,6 +282,11 @@ export async function ingestDocuments(
         new Date().toISOString(),
         row.id,
       );
+    if (updated.changes === 0) {
+      // The source (or its chatbot) was deleted while this ran: take its chunks out again.
+      await ctx.store.deleteSource(row.chatbot_id, row.id);
+      throw notFound('Source');
+    }
   } catch (e) {
     ctx.log.warn({ err: e, sourceId: row.id }, 'source indexing failed');
     setSourceStatus(ctx.db, row.id, { status: 'failed', error: errorMessage(e) });

@@ -6,6 +6,7 @@ import type { Logger } from '../logging.ts';
 import { DEFAULT_PRICES, estimateCostUsd, type PriceTable } from './prices.ts';
 import { LLM_RETRIES_MAX, retryAfterMs, retryDelayMs, sleep } from './retry.ts';
 import {
+  estimateTokens,
   type LlmClient,
   type LlmCompletion,
   LlmError,
@@ -30,9 +31,6 @@ function reasoningOptions(model: string) {
   if (/qwen3|deepseek-r1/i.test(model)) return { reasoning_format: 'parsed' as const };
   return {};
 }
-
-/** Rough token count for text whose usage the server did not report (~4 characters a token). */
-export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
 type UsageLike = { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number };
 

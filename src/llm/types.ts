@@ -3,6 +3,9 @@ import { AppError, type Result } from '../errors.ts';
 
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 
+/** Rough token count (~4 characters a token): usage the server did not report, prompt budgets. */
+export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
+
 export type LlmUsage = {
   promptTokens: number;
   completionTokens: number;

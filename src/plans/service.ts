@@ -2,6 +2,7 @@
 import type { Database } from 'bun:sqlite';
 import type { Config } from '../config.ts';
 import { AppError, notFound } from '../errors.ts';
+import { isForeignKeyViolation, isUniqueViolation } from '../storage/sqlite/db.ts';
 import { type CreatePlanBody, DEFAULT_PLAN_ID, type Plan, type UpdatePlanBody } from './model.ts';
 
 type Row = {
@@ -37,13 +38,7 @@ function toPlan(row: Row): Plan {
   };
 }
 
-function isNameTaken(e: unknown): boolean {
-  return (
-    e instanceof Error &&
-    /UNIQUE constraint failed/.test(e.message) &&
-    e.message.includes('plans.name')
-  );
-}
+const isNameTaken = (e: unknown) => isUniqueViolation(e, 'plans.name');
 
 const nameConflict = () => new AppError('CONFLICT', 'A plan with this name already exists');
 
@@ -147,7 +142,7 @@ export function deletePlan(db: Database, id: string): void {
     db.query('DELETE FROM plans WHERE id = ?').run(id);
   } catch (e) {
     // A chatbot took the plan between the count and the delete (another connection).
-    if (e instanceof Error && /FOREIGN KEY constraint failed/.test(e.message)) {
+    if (isForeignKeyViolation(e)) {
       throw new AppError(
         'CONFLICT',
         'The plan is used by a chatbot; move it to another plan first',

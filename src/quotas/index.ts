@@ -8,7 +8,7 @@ import { getUsage } from './service.ts';
 export function usageRoutes(deps: AppDeps) {
   return new Elysia({ name: 'usage', prefix: '/api/v1/chatbots' }).get(
     '/:chatbotId/usage',
-    ({ params }) => getUsage(deps.db, params.chatbotId),
+    ({ params }) => getUsage(deps.db, params.chatbotId, deps.now?.()),
     {
       params: UsageParams,
       response: { 200: Usage, 401: ErrorResponse, 404: ErrorResponse },

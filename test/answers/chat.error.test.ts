@@ -56,6 +56,39 @@ describe('POST /chat (errors)', () => {
     expect(events.at(-1)?.data).toMatchObject({ handoff: true, reason: 'error' });
   });
 
+  it('should stop the LLM call and store no reply when the SSE reader goes away', async () => {
+    // `t` has the default 30 s timeouts: only the cancel can end this stalled call in time.
+    groq.enqueue(fakeAnswer('Refunds are paid back within five days', { stallAfterTokens: 4 }));
+    const res = await t.request(`/api/v1/chatbots/${t.chatbotId}/chat`, {
+      method: 'POST',
+      json: { message: 'How long does a refund take?', conversationId: 'sse-cancel' },
+      headers: { accept: 'text/event-stream' },
+    });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('event: token')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    expect(seen).toContain('event: token');
+    await reader.cancel();
+    expect(await groq.requests.at(-1)?.closed).toBe('client_aborted');
+    // The turn ends as aborted (counted) once the pipeline unwinds.
+    const aborted = 'answerdesk_answer_turns_total{outcome="aborted"}';
+    for (let i = 0; i < 1_000 && !t.deps.metrics.render().includes(aborted); i++) {
+      await new Promise(setImmediate);
+    }
+    expect(t.deps.metrics.render()).toContain(aborted);
+    const stored = t.deps.db
+      .query<{ role: string }, []>(
+        `SELECT m.role FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE c.external_id = 'sse-cancel'`,
+      )
+      .all();
+    expect(stored.map((m) => m.role)).toEqual(['visitor']);
+  });
+
   it('should hand off on empty output and on a control line with no reply', async () => {
     for (const reply of [{ text: '' }, { text: '[[answer]]\n  ' }]) {
       groq.enqueue(reply);

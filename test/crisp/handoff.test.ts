@@ -1,5 +1,7 @@
 // Handoff and "never talk over a human", end to end through the real HTTP server.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { findConversationByExternalId } from '../../src/conversations/service.ts';
+import { mute } from '../../src/crisp/bot-state.ts';
 import {
   operatorMessage,
   operatorTyping,
@@ -162,6 +164,32 @@ describe('crisp handoff', () => {
     expect(await human.json()).toEqual({ ok: true, action: 'muted' });
     await drained;
     expect(h.crisp.posted(sid).length).toBe(0);
+  });
+
+  it('should re-check the mute right before posting (a mute that aborted nothing)', async () => {
+    const { bot, send } = await h.connectedBot();
+    const sid = session();
+    h.groq.enqueue(fakeAnswer('Not after a human took over.', { tokensPerSecond: 50 }));
+    await send(visitorMessage('Late question', { sessionId: sid }));
+    const drained = h.drain();
+    const deadline = Date.now() + 10_000;
+    while (
+      !h.groq
+        .requestsOf('answer')
+        .some((r) => r.body.messages.some((m) => m.content.includes('Late question')))
+    ) {
+      if (Date.now() > deadline) throw new Error('the answer never started');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Muted behind the worker's back (e.g. by another process): no abort signal fires.
+    const conv = findConversationByExternalId(h.deps.db, bot.id, 'crisp', sid)!;
+    mute(h.deps.db, conv.id, null);
+    await drained;
+    expect(h.crisp.posted(sid).length).toBe(0);
+    const turn = h.deps.db
+      .query('SELECT outcome FROM crisp_turns ORDER BY job_id DESC LIMIT 1')
+      .get();
+    expect(turn).toEqual({ outcome: 'dropped_human_active' });
   });
 
   it('should post the quota text once per conversation, without calling the LLM', async () => {

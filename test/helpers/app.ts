@@ -52,7 +52,10 @@ export async function buildTestApp(
         }),
       );
     },
+    /** Closes storage like the server's stop does (the LanceDB handles too), then removes the dir. */
     close: async () => {
+      deps.knowledge.close();
+      deps.lance.close();
       deps.db.close();
       cleanup();
     },

@@ -70,6 +70,17 @@ describe('docs (OpenAPI document)', () => {
     expect(doc.paths['/metrics']?.get?.security).toEqual([{ bearerAuth: [] }]);
   });
 
+  it('should describe every tag an operation uses', () => {
+    const declared = new Set(
+      (doc as unknown as { tags: { name: string }[] }).tags.map((g) => g.name),
+    );
+    for (const ops of Object.values(doc.paths)) {
+      for (const op of Object.values(ops) as { tags?: string[] }[]) {
+        for (const tag of op.tags ?? []) expect(declared).toContain(tag);
+      }
+    }
+  });
+
   it('should carry request and response schemas for the chatbot routes', () => {
     const create = doc.paths['/api/v1/chatbots']?.post;
     expect(Object.keys(create?.requestBody?.content ?? {})).toEqual(['application/json']);

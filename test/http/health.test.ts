@@ -1,6 +1,7 @@
 // Health, readiness and metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { rmSync } from 'node:fs';
+import { healthRoutes } from '../../src/http/health.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
@@ -53,6 +54,25 @@ describe('health', () => {
     }
   });
 
+  it('should answer /readyz 503 in bounded time when a check hangs', async () => {
+    const own = await buildTestApp({ GROQ_API_KEY: 'gsk_test_key_0123456789' });
+    try {
+      own.deps.readinessChecks.push(() => new Promise(() => {}));
+      const routes = healthRoutes(own.deps, { checkTimeoutMs: 50 });
+      const res = await routes.handle(new Request('http://localhost/readyz'));
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.checks).toContainEqual({
+        name: 'feature',
+        ok: false,
+        detail: 'no answer within 50 ms',
+      });
+      expect(body.checks).toContainEqual({ name: 'lancedb', ok: true });
+    } finally {
+      await own.close();
+    }
+  });
+
   it('should answer /readyz 503 when SQLite is closed', async () => {
     const own = await buildTestApp();
     own.deps.db.close();
@@ -69,6 +89,14 @@ describe('metrics', () => {
       const res = await t.request('/metrics', { auth });
       expect(res.status).toBe(401);
       expect((await res.json()).error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('should require the admin token with a trailing slash or a query too', async () => {
+    for (const path of ['/metrics/', '/metrics//', '/metrics?format=text', '/api/v1/chatbots/']) {
+      const res = await t.request(path, { auth: false });
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain('http_requests_total');
     }
   });
 

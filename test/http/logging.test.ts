@@ -1,7 +1,10 @@
 // Logging: secrets never reach a log line (fields by name, the webhook key in the request path).
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { Elysia } from 'elysia';
+import * as v from 'valibot';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { errorHandler } from '../../src/http/error-handler.ts';
 import { createLogger, redactUrl } from '../../src/logging.ts';
 import { buildDeps } from '../../src/server.ts';
 import { ADMIN_TOKEN, tempDir } from '../helpers/app.ts';
@@ -45,6 +48,13 @@ describe('logging (redaction)', () => {
     expect(redactUrl('/x?a=1&token=t0k&api_key=k')).toBe(
       '/x?a=1&token=[REDACTED]&api_key=[REDACTED]',
     );
+  });
+
+  it('should mask credentials in an absolute URL', () => {
+    expect(redactUrl('https://user:SECRET-PASS@emb.test/v1?key=k')).toBe(
+      'https://[REDACTED]@emb.test/v1?key=[REDACTED]',
+    );
+    expect(redactUrl('https://emb.test/v1/a@b')).toBe('https://emb.test/v1/a@b');
   });
 });
 
@@ -98,5 +108,26 @@ describe('logging (request summary line)', () => {
     const text = raw.join('');
     expect(text).not.toContain('WEBHOOK-SECRET-9');
     expect(text).not.toContain(ADMIN_TOKEN);
+  });
+});
+
+describe('error handler (a response that breaks its own schema)', () => {
+  it('should answer 500 and log the fields, not 422 with the values', async () => {
+    const { log, lines, raw } = capture();
+    const app = new Elysia().use(errorHandler({ log })).get(
+      '/broken',
+      // Deliberately wrong: a string where the schema promises a number.
+      () => ({ count: 'SECRET-OUT-1' }) as unknown as { count: number },
+      { response: { 200: v.object({ count: v.number() }) } },
+    );
+    const res = await app.handle(new Request('http://localhost/broken'));
+    expect(res.status).toBe(500);
+    const body = await res.json();
+    expect(body.error.code).toBe('INTERNAL');
+    expect(JSON.stringify(body)).not.toContain('SECRET-OUT-1');
+    const logged = lines.find((l) => l.msg === 'response failed its schema');
+    expect(logged?.level).toBe('error');
+    expect(String(logged?.issues)).toContain('count');
+    expect(raw.join('')).not.toContain('SECRET-OUT-1');
   });
 });

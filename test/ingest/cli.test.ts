@@ -14,6 +14,7 @@ import { makePdf } from '../helpers/pdf.ts';
 import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
 
 const repo = join(import.meta.dir, '../..');
+// Each CLI run is a new process that opens SQLite and LanceDB: generous timeouts for a busy machine.
 
 async function runCli(args: string[], env: Record<string, string>) {
   const proc = Bun.spawn([process.execPath, 'run', 'src/index.ts', 'ingest', ...args], {
@@ -144,7 +145,7 @@ describe('answerdesk ingest (no service running)', () => {
     } finally {
       data.cleanup();
     }
-  });
+  }, 180_000);
 
   it('should exit 1 with a message for an unknown chatbot or path', async () => {
     const data = tempDir();
@@ -160,7 +161,7 @@ describe('answerdesk ingest (no service running)', () => {
     } finally {
       data.cleanup();
     }
-  });
+  }, 180_000);
 });
 
 describe('answerdesk ingest (service running)', () => {
@@ -194,5 +195,5 @@ describe('answerdesk ingest (service running)', () => {
       t.deps.knowledge.close();
       await t.close();
     }
-  });
+  }, 180_000);
 });

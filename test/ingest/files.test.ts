@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'bun:test';
-import { detectFileType, ExtractError, extractFile } from '../../src/ingest/files.ts';
+import {
+  DOCX_MAX_UNCOMPRESSED_BYTES,
+  detectFileType,
+  ExtractError,
+  extractFile,
+  zipDeclaredSize,
+} from '../../src/ingest/files.ts';
 import { makeDocx, makeZip } from '../helpers/docx.ts';
 import { makePdf } from '../helpers/pdf.ts';
 
@@ -94,6 +100,17 @@ describe('extractFile', () => {
     const e = await extractError(extractFile('docx', broken, 'x.docx'));
     expect(e.kind).toBe('CORRUPT');
     expect(e.message).toStartWith('the Word document could not be read');
+  });
+
+  it('should refuse a DOCX whose zip declares a huge uncompressed size', async () => {
+    const bomb = makeDocx([{ text: 'small' }]);
+    expect(zipDeclaredSize(bomb)).toBeLessThan(10_000);
+    // Patch the first central-directory entry's uncompressed size (as a zip bomb declares it).
+    const view = new DataView(bomb.buffer);
+    const central = Buffer.from(bomb).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    view.setUint32(central + 24, DOCX_MAX_UNCOMPRESSED_BYTES + 1, true);
+    const e = await extractError(extractFile('docx', bomb, 'bomb.docx'));
+    expect(e.message).toContain('would unpack to more than');
   });
 
   it('should take markdown as is and name it by its first heading', async () => {

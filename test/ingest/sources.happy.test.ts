@@ -220,3 +220,18 @@ describe('deleting fetched sources (happy)', () => {
     expect(t.deps.worker.stats().cancelled).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('deleting a chatbot (happy)', () => {
+  it('should remove the kept uploads of its file sources', async () => {
+    const botId = await (
+      await t.request('/api/v1/chatbots', { method: 'POST', json: { name: 'Doomed' } })
+    ).json();
+    const created = await (await upload(t, botId.id, 'doomed.txt', 'Doomed notice.')).json();
+    await t.deps.worker.drain();
+    expect(existsSync(uploadPath(t.dir, created.id))).toBe(true);
+    const res = await t.request(`/api/v1/chatbots/${botId.id}`, { method: 'DELETE' });
+    expect(res.status).toBe(204);
+    expect(existsSync(uploadPath(t.dir, created.id))).toBe(false);
+    expect(await t.deps.knowledge.countChunks(botId.id, created.id)).toBe(0);
+  });
+});

@@ -34,6 +34,25 @@ describe('worker', () => {
     expect(w.stats().done).toBe(1);
   });
 
+  it('should keep going when storage refuses to record an outcome, and rerun the job after a restart', async () => {
+    // Stands in for a full disk: the write that records the outcome fails.
+    db.exec(`CREATE TRIGGER refuse_done BEFORE UPDATE OF state ON jobs WHEN NEW.state = 'done'
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    let runs = 0;
+    const w = newWorker().register('x', { run: async () => void runs++ });
+    w.enqueue('x', {});
+    await w.drain();
+    expect(runs).toBe(1);
+    expect(w.stats().running).toBe(1);
+    db.exec('DROP TRIGGER refuse_done');
+    const restarted = newWorker().register('x', { run: async () => void runs++ });
+    restarted.start();
+    await restarted.drain();
+    await restarted.stop();
+    expect(runs).toBe(2);
+    expect(restarted.stats().done).toBe(1);
+  });
+
   it('should accept a dedupe key only once', async () => {
     let runs = 0;
     const w = newWorker().register('x', { run: async () => void runs++ });

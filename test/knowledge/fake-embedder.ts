@@ -8,6 +8,8 @@ export class FakeEmbedder implements Embedder {
   embedded = 0;
   /** When set, embed() rejects with it (to test failure paths). */
   failWith: Error | null = null;
+  /** When set, embed() waits for it (to interleave other work with an ingestion). */
+  gate: Promise<void> | null = null;
 
   constructor(
     readonly dimension = 384,
@@ -31,6 +33,7 @@ export class FakeEmbedder implements Embedder {
 
   async embed(texts: string[], _kind: EmbedKind): Promise<Float32Array[]> {
     this.calls++;
+    if (this.gate) await this.gate;
     if (this.failWith) throw this.failWith;
     this.embedded += texts.length;
     return texts.map((t) => this.embedOne(t));

@@ -198,6 +198,45 @@ describe('LanceKnowledgeStore', () => {
     if (billing) expect(billing.explain?.fts).toBeNull();
   });
 
+  it('should build the vector index in the background once the table is large enough', async () => {
+    const dir = tempDir();
+    const db = openDatabase(join(dir.dir, 'answerdesk.sqlite'));
+    const embedder = new FakeEmbedder(16);
+    const store = await LanceKnowledgeStore.open({
+      conn: await openLance(dir.dir),
+      db,
+      log,
+      embedder,
+      vectorIndexMinRows: 300,
+    });
+    open.push({ db, store, cleanup: dir.cleanup });
+    const words = ['red', 'green', 'blue', 'cat', 'dog', 'bird', 'fast', 'slow', 'big', 'small'];
+    await store.add(
+      Array.from({ length: 400 }, (_, i) =>
+        row(
+          `cb${i % 2}`,
+          `s${i}`,
+          0,
+          `${words[i % 10]} ${words[(i >> 1) % 10]} ${words[(i >> 2) % 10]} item${i}`,
+        ),
+      ),
+    );
+    await store.settle();
+    const table = await (await openLance(dir.dir)).openTable(store.tableName);
+    const indexed = (await table.listIndices()).map((i) => i.columns.join());
+    expect(indexed).toContain('vector');
+    expect(indexed).toContain('search_text');
+    const hits = await searchKnowledge(store, {
+      chatbotId: 'cb0',
+      query: 'item42 red',
+      explain: true,
+    });
+    const s42 = hits.find((h) => h.sourceId === 's42');
+    expect(s42?.explain?.fts?.rank).toBe(1);
+    expect(s42?.explain?.vector).not.toBeNull();
+    expect(hits.every((h) => Number(h.sourceId.slice(1)) % 2 === 0)).toBe(true);
+  });
+
   it('should use a separate lexical query for the full-text leg only', async () => {
     const { store } = await openStore();
     await store.add([row('cb1', 's1', 0, 'shipping costs and delivery times')]);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { knowledgeCtx } from '../../src/knowledge/index.ts';
 import {
   createSourceRecord,
+  deleteSource,
   getSource,
   ingestDocument,
   ingestDocuments,
@@ -92,6 +93,20 @@ describe('ingestDocuments (the entry point of background ingestion jobs)', () =>
     });
     const chunks = await t.deps.knowledge.sourceChunks(chatbotId, source.id);
     expect(chunks.map((c) => c.text)).toEqual(['Old content stays.']);
+  });
+
+  it('should leave no chunks behind when the source is deleted while it is being indexed', async () => {
+    const source = createSourceRecord(t.deps.db, chatbotId, { type: 'url', title: 'Page' });
+    let release = () => {};
+    embedder.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const ingesting = ingestDocument(ctx, source, { title: 'Gone', text: 'Soon deleted.' });
+    await deleteSource(ctx, chatbotId, source.id);
+    embedder.gate = null;
+    release();
+    await expect(ingesting).rejects.toThrow('Source not found');
+    expect(await t.deps.knowledge.countChunks(chatbotId, source.id)).toBe(0);
   });
 
   it('should fail a document without text and index nothing', async () => {

@@ -44,6 +44,18 @@ export function migrate(db: Database): void {
   }
 }
 
+/** True when `e` is SQLite refusing a duplicate in a UNIQUE column (`column` as `table.column`). */
+export function isUniqueViolation(e: unknown, column: string): boolean {
+  return (
+    e instanceof Error && /UNIQUE constraint failed/.test(e.message) && e.message.includes(column)
+  );
+}
+
+/** True when `e` is SQLite refusing a write that breaks a foreign key. */
+export function isForeignKeyViolation(e: unknown): boolean {
+  return e instanceof Error && /FOREIGN KEY constraint failed/.test(e.message);
+}
+
 /** Checks that the database answers (for /readyz). */
 export function pingDatabase(db: Database): boolean {
   try {
