@@ -27,7 +27,7 @@ const commands: Record<string, Command> = {
   },
   models: {
     summary: 'Download a pinned embedding model, list installed ones, or check one loads',
-    usage: 'answerdesk models pull [name] [--base-url URL] | list | check [name]',
+    usage: 'answerdesk models pull [name] [--base-url URL] [--force] | list | check [name]',
     run: async (args) => {
       const { runModelsCommand } = await import('./models/command.ts');
       return runModelsCommand(args);

@@ -4,6 +4,7 @@ import type { AppDeps } from '../app.ts';
 import { getChatbot } from '../chatbots/service.ts';
 import { getOrCreateConversation } from '../conversations/service.ts';
 import { ErrorResponse } from '../http/model.ts';
+import { quotaHooks } from '../quotas/service.ts';
 import { type AnswerResult, answerMessage, handoffText } from './answer.ts';
 import { answerDeps } from './deps.ts';
 import { ChatBody, ChatParams, ChatResponse } from './model.ts';
@@ -22,14 +23,20 @@ export function answerRoutes(deps: AppDeps) {
         channel: 'playground',
         externalId: conversationId,
       });
-      const run = (signal: AbortSignal, onToken?: (text: string) => void) =>
-        answerMessage(ad, {
+      // Playground turns cost LLM tokens like any other, so they count against the quota too:
+      // "costs never pass the quota" holds whoever is typing.
+      const run = (signal: AbortSignal, onToken?: (text: string) => void) => {
+        const quota = quotaHooks(deps.db, chatbot.id, deps.now);
+        return answerMessage(ad, {
           chatbot,
           conversationId: conversation.id,
           message: body.message,
           signal,
           onToken,
+          reserveQuota: quota.reserveQuota,
+          releaseQuota: quota.releaseQuota,
         });
+      };
       const wantsStream = (request.headers.get('accept') ?? '').includes('text/event-stream');
       if (!wantsStream) {
         const result = await run(request.signal);

@@ -65,9 +65,18 @@ export function crispRoutes(deps: AppDeps) {
   const log = deps.log.child({ component: 'crisp' });
   const now = () => Date.now();
 
+  // Serial keys of the turns running now, by job: a disconnect or a chatbot delete stops them.
+  const running = new Map<number, { chatbotId: string; serialKey: string }>();
+  const abortTurnsOf = (chatbotId: string, reason: string) => {
+    for (const turn of running.values()) {
+      if (turn.chatbotId === chatbotId) deps.worker.abortRunning(turn.serialKey, reason);
+    }
+  };
   deps.worker.register<ReplyJobPayload>(REPLY_JOB, {
-    run: (job) =>
-      runReplyTurn(
+    run: (job) => {
+      const { chatbotId, sessionId } = job.payload;
+      running.set(job.id, { chatbotId, serialKey: serialKeyOf(chatbotId, sessionId) });
+      return runReplyTurn(
         {
           db: deps.db,
           log,
@@ -78,10 +87,14 @@ export function crispRoutes(deps: AppDeps) {
           now,
         },
         job,
-      ),
+      ).finally(() => running.delete(job.id));
+    },
     maxAttempts: 8,
     backoff: { baseMs: 1_000, capMs: 60_000 },
   });
+  // The connection, inbox, turns and jobs go with the chatbot (SQLite cascades); a turn running
+  // now must not post with the credentials it already holds.
+  deps.onChatbotDelete.push((chatbotId) => abortTurnsOf(chatbotId, 'the chatbot was deleted'));
 
   const webhookDeps = {
     db: deps.db,
@@ -180,6 +193,7 @@ export function crispRoutes(deps: AppDeps) {
       ({ params, set }) => {
         getChatbot(deps.db, params.chatbotId);
         connections.remove(params.chatbotId);
+        abortTurnsOf(params.chatbotId, 'crisp was disconnected');
         log.info({ chatbotId: params.chatbotId }, 'crisp disconnected');
         set.status = 204;
       },

@@ -467,19 +467,27 @@ async function deliver(
     )
     .all(job.id);
   let dropped = false;
+  // Re-checked right before each visitor-facing POST (after any reconciliation read, which waits
+  // on the network): an operator may have replied or started typing meanwhile. Never talk over a
+  // human.
+  const humanActive = () =>
+    job.signal.aborted || isMuted(db, turn.conversation_id, new Date(deps.now()));
+  const skipVisitorFacing = () => {
+    db.query(
+      "UPDATE crisp_outbox SET state = 'skipped' WHERE job_id = ? AND state = 'intent' AND kind != 'note'",
+    ).run(job.id);
+    dropped = true;
+  };
   for (const row of rows) {
     if (row.state !== 'intent') continue;
+    // Disconnected, or the chatbot deleted, while this turn ran: post nothing more.
+    if (!isConnected(db, turn.chatbot_id, turn.website_id)) {
+      count(deps, 'disconnected');
+      return { status: 'cancelled', reason: 'the chatbot is no longer connected to this website' };
+    }
     const visitorFacing = row.kind !== 'note';
-    // Re-checked right before each post: an operator may have replied or started typing while
-    // the answer was being written. Never talk over a human.
-    if (
-      visitorFacing &&
-      (job.signal.aborted || isMuted(db, turn.conversation_id, new Date(deps.now())))
-    ) {
-      db.query(
-        "UPDATE crisp_outbox SET state = 'skipped' WHERE job_id = ? AND state = 'intent' AND kind != 'note'",
-      ).run(job.id);
-      dropped = true;
+    if (visitorFacing && humanActive()) {
+      skipVisitorFacing();
       continue;
     }
     if (row.kind === 'note' && answer.handoff) {
@@ -494,7 +502,10 @@ async function deliver(
         deps.log.warn({ kind: state.error.kind }, 'crisp state change failed (ignored)');
       }
     }
-    await postOnce(deps, connection, turn, answer, row);
+    const posted = await postOnce(deps, connection, turn, answer, row, () =>
+      visitorFacing ? humanActive() : false,
+    );
+    if (!posted) skipVisitorFacing();
   }
   await composeBestEffort(deps, connection, turn.session_id, 'stop').catch(() => {});
   const now = deps.now();
@@ -532,10 +543,18 @@ function matches(message: CrispMessage, body: CrispOutgoingMessage, notBefore: n
   );
 }
 
+/** The connection row still exists for this website (a disconnect or chatbot delete removes it). */
+function isConnected(db: Database, chatbotId: string, websiteId: string): boolean {
+  return !!db
+    .query('SELECT 1 FROM crisp_connections WHERE chatbot_id = ? AND website_id = ?')
+    .get(chatbotId, websiteId);
+}
+
 /**
  * Posts one outbox row exactly once. The row is marked uncertain before the POST goes out; if
  * the process dies (or Crisp fails ambiguously) before the answer is recorded, the next attempt
- * reads the conversation back from Crisp and adopts our message if it is there.
+ * reads the conversation back from Crisp and adopts our message if it is there. `hold()` is asked
+ * right before the POST: true → nothing is posted and false is returned.
  */
 async function postOnce(
   deps: TurnDeps,
@@ -543,7 +562,8 @@ async function postOnce(
   turn: TurnRow,
   answer: StoredAnswer,
   row: OutboxRow,
-): Promise<void> {
+  hold: () => boolean,
+): Promise<boolean> {
   const db = deps.db;
   const body = JSON.parse(row.body) as CrispOutgoingMessage;
   if (row.uncertain === 1) {
@@ -569,9 +589,11 @@ async function postOnce(
         'Posts found already in Crisp after a restart.',
       );
       recordSent(deps, turn, answer, row, String(found.fingerprint));
-      return;
+      return true;
     }
   }
+  // No await between this check and the intent being marked in flight.
+  if (hold()) return false;
   db.query('UPDATE crisp_outbox SET uncertain = 1, attempts = attempts + 1 WHERE id = ?').run(
     row.id,
   );
@@ -584,6 +606,7 @@ async function postOnce(
   }
   deps.connections.recordOk(connection.chatbotId);
   recordSent(deps, turn, answer, row, sent.value.fingerprint);
+  return true;
 }
 
 function recordSent(

@@ -98,6 +98,11 @@ function ipv6Reason(g: number[]): string | null {
     return r ? `IPv4-mapped ${r}` : null;
   }
   if (zeroTo(6)) return 'IPv4-compatible address (::/96, deprecated)';
+  // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765 SIIT) also stands for the IPv4 address inside.
+  if (zeroTo(4) && g4 === 0xffff && g5 === 0) {
+    const r = ipv4Reason(embeddedIpv4(g, 6));
+    return r ? `IPv4-translated ${r}` : null;
+  }
   // NAT64 (64:ff9b::/96) translates to the embedded IPv4 address.
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
     const r = ipv4Reason(embeddedIpv4(g, 6));

@@ -301,7 +301,7 @@ export async function runIngestCommand(
   const write = options.write ?? ((s: string) => process.stdout.write(s));
   if (typeof parsed === 'string') {
     console.error(`answerdesk ingest: ${parsed}\nusage: ${INGEST_USAGE}`);
-    return 1;
+    return 2;
   }
   const plan = planJobs(parsed);
   if (typeof plan === 'string') {

@@ -1,10 +1,10 @@
 // `answerdesk eval <dir>`: loads a labelled set into a temporary chatbot through the normal
 // ingestion and search code, runs every query and prints nDCG@10, Recall@10/100 and MRR@10.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createChatbot } from '../chatbots/service.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, resolveDataDir } from '../config.ts';
 import { createLogger } from '../logging.ts';
 import { buildDeps } from '../server.ts';
 import { DEFAULT_CHUNK_SETTINGS } from './chunk.ts';
@@ -75,6 +75,9 @@ export async function runEval(argv: string[]): Promise<number> {
   const qrels = parseQrels(readFileSync(join(dir, 'qrels.tsv'), 'utf8'));
 
   const dataDir = mkdtempSync(join(tmpdir(), 'answerdesk-eval-'));
+  // The temporary data dir sees the real models directory, so EMBEDDING_PROVIDER=local works.
+  const models = join(resolveDataDir(Bun.env.DATA_DIR), 'models');
+  if (existsSync(models)) symlinkSync(models, join(dataDir, 'models'), 'dir');
   try {
     // The rest of the configuration (EMBEDDING_PROVIDER, …) comes from the environment as usual.
     const config = loadConfig({ ...Bun.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });

@@ -342,3 +342,26 @@ describe('answerMessage quota hooks', () => {
     expect(stored.messages.map((m) => m.role)).toEqual(['visitor']);
   });
 });
+
+describe('POST /chat and the quota', () => {
+  it('should count playground turns and hand off with the quota text once the day is used up', async () => {
+    const q = await chatApp(groq, {}, { quota: { dailyMessages: 1 } });
+    try {
+      groq.enqueue(fakeAnswer('Refunds take 5 business days [1].'));
+      const first = await chat(q, { message: 'How long does a refund take?' });
+      expect(first.body.handoff).toBe(false);
+      const callsAfterFirst = groq.requests.length;
+
+      const second = await chat(q, { message: 'And shipping to Canada?' });
+      expect(second.status).toBe(200);
+      expect(second.body).toMatchObject({ handoff: true, reason: 'quota' });
+      expect(second.body.reply.length).toBeGreaterThan(0);
+      expect(groq.requests.length).toBe(callsAfterFirst);
+
+      const usage = await (await q.request(`/api/v1/chatbots/${q.chatbotId}/usage`)).json();
+      expect(usage.day).toMatchObject({ used: 1, limit: 1, remaining: 0 });
+    } finally {
+      await q.close();
+    }
+  });
+});

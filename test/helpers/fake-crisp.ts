@@ -32,6 +32,8 @@ export type FakeCrispMessage = {
  * A scripted answer: a status (with Crisp's error envelope), optionally after applying the call.
  * `hold` applies the call and then never answers (until the fake closes): the caller dies with
  * its request in flight, as in a crash between Crisp storing a message and us hearing of it.
+ * `before` runs (and is awaited) before the call is handled: something that happens while our
+ * request is on the wire. A status below 300 answers as usual (applied).
  */
 export type Scripted = {
   status: number;
@@ -39,6 +41,7 @@ export type Scripted = {
   apply?: boolean;
   retryAfter?: string;
   hold?: boolean;
+  before?: () => unknown;
 };
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -127,7 +130,9 @@ export function startFakeCrisp(options: {
       if (!options.websites.includes(websiteId!)) {
         return respond(404, { error: true, reason: 'website_not_found', data: {} });
       }
-      const scripted = scripts.get(route)?.shift();
+      let scripted = scripts.get(route)?.shift();
+      if (scripted?.before) await scripted.before();
+      if (scripted && scripted.status < 300 && !scripted.hold) scripted = undefined;
       const apply = !scripted || scripted.apply === true || scripted.hold === true;
       let data: unknown = {};
       if (apply) {

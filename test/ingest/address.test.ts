@@ -34,6 +34,8 @@ describe('address policy', () => {
     '2001:db8::1',
     'fec0::1',
     '::127.0.0.1',
+    '::ffff:0:127.0.0.1',
+    '::ffff:0:a9fe:a9fe',
   ])('should refuse %s', (ip) => {
     expect(blockedAddressReason(ip)).not.toBeNull();
   });
@@ -48,6 +50,7 @@ describe('address policy', () => {
     '2a00:1450:4007:80a::200e',
     '::ffff:8.8.8.8',
     '64:ff9b::8.8.8.8',
+    '::ffff:0:8.8.8.8',
   ])('should allow the public address %s', (ip) => {
     expect(isPublicAddress(ip)).toBe(true);
   });

@@ -147,6 +147,17 @@ describe('answerdesk ingest (no service running)', () => {
     }
   }, 180_000);
 
+  it('should exit 2 with the usage for bad arguments', async () => {
+    const data = tempDir();
+    try {
+      const bad = await runCli(['only-one-argument'], { DATA_DIR: data.dir });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('usage: answerdesk ingest');
+    } finally {
+      data.cleanup();
+    }
+  }, 180_000);
+
   it('should exit 1 with a message for an unknown chatbot or path', async () => {
     const data = tempDir();
     try {
