@@ -5,6 +5,7 @@ import { chmodSync, existsSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
+// Not config.ts's isCompiled: this module runs first at start and stays free of other imports.
 const isCompiled = () => import.meta.path.includes('$bunfs');
 
 /**

@@ -15,6 +15,7 @@ import type { LlmClient, LlmCompletion, LlmUsage } from '../llm/types.ts';
 import type { Logger } from '../logging.ts';
 import { citationSuffix, citedPassages } from './citations.ts';
 import { needsRewrite, planQuery, rewriteQuery } from './condense.ts';
+import { asksForHuman } from './human-request.ts';
 import type { SearchHitSchema } from './model.ts';
 import {
   ANSWER_COMPLETION_TOKENS_MAX,
@@ -311,6 +312,8 @@ export async function answerMessage(deps: AnswerDeps, input: AnswerInput): Promi
   };
 
   if (signal?.aborted) return finish({ kind: 'aborted' });
+  // An explicit "talk to a human" needs no model: hand off at once (no LLM call, no quota).
+  if (asksForHuman(input.message)) return finish({ kind: 'handoff', reason: 'asked_for_human' });
   if (!deps.llm.configured) {
     return finish({ kind: 'handoff', reason: 'error', error: 'GROQ_API_KEY is not set' });
   }

@@ -1,12 +1,17 @@
 // Admin routes for chatbots: thin handlers over the chatbot service.
+
+import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../app.ts';
 import { ErrorResponse } from '../http/model.ts';
+import { effectiveLimits } from '../quotas/service.ts';
 import {
-  Chatbot,
+  type Chatbot,
   ChatbotList,
   ChatbotParams,
+  ChatbotView,
   CreateChatbotBody,
+  QUOTA_LIMITS,
   UpdateChatbotBody,
 } from './model.ts';
 import {
@@ -17,41 +22,59 @@ import {
   updateChatbot,
 } from './service.ts';
 
+/** The API view: the limits that apply (own or the plan's), so both are always int or null. */
+function view(db: Database, chatbot: Chatbot): ChatbotView {
+  const limits = effectiveLimits(db, chatbot.id);
+  return {
+    ...chatbot,
+    quota: {
+      ...chatbot.quota,
+      monthlyMessages: limits.monthlyMessages,
+      dailyMessages: limits.dailyMessages,
+      followsPlan: QUOTA_LIMITS.filter((limit) => chatbot.quota[limit] === undefined),
+    },
+  };
+}
+
 export function chatbotRoutes(deps: AppDeps) {
   return new Elysia({ name: 'chatbots', prefix: '/api/v1/chatbots' })
     .post(
       '',
       ({ body, set }) => {
         set.status = 201;
-        return createChatbot(deps.db, body);
+        return view(deps.db, createChatbot(deps.db, body));
       },
       {
         body: CreateChatbotBody,
-        response: { 201: Chatbot, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse },
+        response: { 201: ChatbotView, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse },
         detail: { tags: ['chatbots'], summary: 'Create a chatbot' },
       },
     )
-    .get('', () => ({ items: listChatbots(deps.db) }), {
+    .get('', () => ({ items: listChatbots(deps.db).map((c) => view(deps.db, c)) }), {
       response: { 200: ChatbotList, 401: ErrorResponse },
       detail: { tags: ['chatbots'], summary: 'List chatbots' },
     })
-    .get('/:chatbotId', ({ params }) => getChatbot(deps.db, params.chatbotId), {
+    .get('/:chatbotId', ({ params }) => view(deps.db, getChatbot(deps.db, params.chatbotId)), {
       params: ChatbotParams,
-      response: { 200: Chatbot, 401: ErrorResponse, 404: ErrorResponse },
+      response: { 200: ChatbotView, 401: ErrorResponse, 404: ErrorResponse },
       detail: { tags: ['chatbots'], summary: 'Read a chatbot' },
     })
-    .patch('/:chatbotId', ({ params, body }) => updateChatbot(deps.db, params.chatbotId, body), {
-      params: ChatbotParams,
-      body: UpdateChatbotBody,
-      response: {
-        200: Chatbot,
-        401: ErrorResponse,
-        404: ErrorResponse,
-        409: ErrorResponse,
-        422: ErrorResponse,
+    .patch(
+      '/:chatbotId',
+      ({ params, body }) => view(deps.db, updateChatbot(deps.db, params.chatbotId, body)),
+      {
+        params: ChatbotParams,
+        body: UpdateChatbotBody,
+        response: {
+          200: ChatbotView,
+          401: ErrorResponse,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          422: ErrorResponse,
+        },
+        detail: { tags: ['chatbots'], summary: 'Update a chatbot (only the fields given change)' },
       },
-      detail: { tags: ['chatbots'], summary: 'Update a chatbot (only the fields given change)' },
-    })
+    )
     .delete(
       '/:chatbotId',
       async ({ params, set }) => {

@@ -135,7 +135,25 @@ export const Chatbot = v.object({
 });
 export type Chatbot = v.InferOutput<typeof Chatbot>;
 
-export const ChatbotList = v.object({ items: v.array(Chatbot) });
+/** The quota limits a chatbot may set itself or leave to its plan. */
+export const QUOTA_LIMITS = ['monthlyMessages', 'dailyMessages'] as const;
+
+/**
+ * A chatbot as the API shows it: both quota limits always present (int, or null = unlimited) as
+ * they apply, whether the chatbot's own or its plan's; `followsPlan` names those from the plan.
+ */
+export const ChatbotView = v.object({
+  ...Chatbot.entries,
+  quota: v.object({
+    ...QuotaSettings.entries,
+    monthlyMessages: v.nullable(v.number()),
+    dailyMessages: v.nullable(v.number()),
+    followsPlan: v.array(v.picklist(QUOTA_LIMITS)),
+  }),
+});
+export type ChatbotView = v.InferOutput<typeof ChatbotView>;
+
+export const ChatbotList = v.object({ items: v.array(ChatbotView) });
 
 export const ChatbotParams = v.object({
   chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),

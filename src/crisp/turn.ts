@@ -367,23 +367,34 @@ async function answerTurn(
     message: turn.question,
     ...(turn.visitor_message_id ? { visitorMessageId: turn.visitor_message_id } : {}),
     signal: job.signal,
+    // The counter and the turn's record of it change in one transaction: a crash between the
+    // two would count a message twice or, worse, resume with a reservation already given back
+    // (an LLM call the quota never counted).
     reserveQuota: () => {
       // Kept with the turn, so a crash mid-answer resumes with the same reservation.
       if (reservation) return true;
-      const reserved = reserveMessage(db, chatbot.id, at());
+      const reserved = db.transaction(() => {
+        const r = reserveMessage(db, chatbot.id, at());
+        if (r.ok) {
+          db.query('UPDATE crisp_turns SET reservation = ? WHERE job_id = ?').run(
+            JSON.stringify(r.reservation),
+            job.id,
+          );
+        }
+        return r;
+      })();
       if (!reserved.ok) return false;
       reservation = reserved.reservation;
-      db.query('UPDATE crisp_turns SET reservation = ? WHERE job_id = ?').run(
-        JSON.stringify(reservation),
-        job.id,
-      );
       return true;
     },
     releaseQuota: () => {
-      if (!reservation) return;
-      release(db, reservation);
+      const held = reservation;
+      if (!held) return;
+      db.transaction(() => {
+        release(db, held);
+        db.query('UPDATE crisp_turns SET reservation = NULL WHERE job_id = ?').run(job.id);
+      })();
       reservation = null;
-      db.query('UPDATE crisp_turns SET reservation = NULL WHERE job_id = ?').run(job.id);
     },
   });
   timing.answerMs = deps.now() - answerStart;

@@ -153,6 +153,41 @@ export function handleEvent(
   }
 }
 
+/**
+ * Records a message event once (keyed as Crisp identifies a message); false when it was already
+ * there (a redelivery). A visitor message waits (`pending`) for its turn; an operator's is history.
+ */
+function recordInbox(
+  db: Database,
+  chatbotId: string,
+  websiteId: string,
+  sessionId: string,
+  fingerprint: string,
+  message: { author: 'visitor' | 'operator'; content: string; now: number },
+): boolean {
+  const visitor = message.author === 'visitor';
+  return (
+    db
+      .query(
+        `INSERT INTO crisp_inbox (website_id, session_id, fingerprint, chatbot_id, event, author,
+           content, state, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+      )
+      .run(
+        websiteId,
+        sessionId,
+        fingerprint,
+        chatbotId,
+        visitor ? 'message:send' : 'message:received',
+        message.author,
+        message.content,
+        visitor ? 'pending' : 'recorded',
+        message.now,
+      ).changes > 0
+  );
+}
+
 function visitorMessage(
   deps: WebhookDeps,
   chatbot: Chatbot,
@@ -168,15 +203,12 @@ function visitorMessage(
   if (!chatbot.channels.includes(data.origin ?? 'chat')) return 'ignored';
   const fingerprint = fingerprintOf(data.fingerprint);
   return deps.db.transaction((): WebhookAction => {
-    const inserted = deps.db
-      .query(
-        `INSERT INTO crisp_inbox (website_id, session_id, fingerprint, chatbot_id, event, author,
-           content, state, received_at)
-         VALUES (?, ?, ?, ?, 'message:send', 'visitor', ?, 'pending', ?)
-         ON CONFLICT DO NOTHING`,
-      )
-      .run(websiteId, data.session_id, fingerprint, chatbot.id, content, now).changes;
-    if (inserted === 0) return 'duplicate';
+    const inserted = recordInbox(deps.db, chatbot.id, websiteId, data.session_id, fingerprint, {
+      author: 'visitor',
+      content,
+      now,
+    });
+    if (!inserted) return 'duplicate';
     // The turn runs once the burst window has passed and answers every message still waiting
     // in this conversation; the jobs of later messages of the same burst find nothing left.
     const payload: ReplyJobPayload = {
@@ -207,22 +239,12 @@ function operatorMessage(
   if (data.type === 'note') return 'ignored';
   const fingerprint = fingerprintOf(data.fingerprint);
   const recorded = deps.db.transaction((): boolean => {
-    const inserted = deps.db
-      .query(
-        `INSERT INTO crisp_inbox (website_id, session_id, fingerprint, chatbot_id, event, author,
-           content, state, received_at)
-         VALUES (?, ?, ?, ?, 'message:received', 'operator', ?, 'recorded', ?)
-         ON CONFLICT DO NOTHING`,
-      )
-      .run(
-        websiteId,
-        data.session_id,
-        fingerprint,
-        chatbot.id,
-        contentText(data.type, data.content),
-        now,
-      ).changes;
-    if (inserted === 0) return false;
+    const inserted = recordInbox(deps.db, chatbot.id, websiteId, data.session_id, fingerprint, {
+      author: 'operator',
+      content: contentText(data.type, data.content),
+      now,
+    });
+    if (!inserted) return false;
     const conversation = crispConversation(deps.db, chatbot.id, websiteId, data.session_id);
     mute(
       deps.db,

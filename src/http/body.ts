@@ -26,7 +26,20 @@ export async function readBody(
     throw tooLarge(limitBytes);
   }
   if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
+  return readStreamLimited(request.body, limitBytes, () => tooLarge(limitBytes));
+}
+
+/**
+ * Reads a byte stream to its end, counting as it goes: past `limitBytes` the stream is cancelled
+ * and `tooLarge()` is thrown, so a body never grows beyond the limit in memory (request bodies,
+ * fetched pages, inflated sitemaps).
+ */
+export async function readStreamLimited(
+  stream: ReadableStream<Uint8Array>,
+  limitBytes: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = stream.getReader();
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let total = 0;
   for (;;) {
@@ -35,7 +48,7 @@ export async function readBody(
     total += value.byteLength;
     if (total > limitBytes) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(limitBytes);
+      throw tooLarge();
     }
     chunks.push(value as Uint8Array<ArrayBuffer>);
   }

@@ -192,6 +192,20 @@ function safeUrl(raw: string, base: string): URL | null {
   }
 }
 
+/** Waits `ms`, or less when `signal` aborts (it resolves either way; the caller checks). */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /**
  * Crawls the pages a sitemap lists. Same host as the sitemap only, robots.txt honoured (our
  * token, else `*`), at most `maxPages`, `concurrency` requests at once with at least `delayMs`
@@ -237,11 +251,13 @@ export async function crawlSitemap(
   let skippedByBudget = 0;
 
   // Request starts are spaced by `gapMs` across all workers (one site, one politeness clock).
+  // The wait ends early on abort: with a long Crawl-delay it could otherwise hold a shutdown
+  // or a deleted source's job for (concurrency × delay).
   const slot = async () => {
     const now = Date.now();
     const at = Math.max(now, nextStartAt);
     nextStartAt = at + gapMs;
-    if (at > now) await Bun.sleep(at - now);
+    if (at > now) await abortableSleep(at - now, signal);
   };
 
   const worker = async () => {

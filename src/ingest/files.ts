@@ -197,6 +197,9 @@ export function zipDeclaredSize(bytes: Uint8Array): number | null {
   if (eocd < 0) return null;
   const entries = view.getUint16(eocd + 10, true);
   let offset = view.getUint32(eocd + 16, true);
+  // ZIP64: the real entry count and offset live in a record this reader does not parse; a
+  // Word document never needs it, and jszip would trust it, so it counts as too big.
+  if (entries === 0xffff || offset === 0xffffffff) return Number.POSITIVE_INFINITY;
   let total = 0;
   for (let n = 0; n < entries; n++) {
     if (offset + 46 > bytes.length || view.getUint32(offset, true) !== 0x02014b50) return null;

@@ -1,6 +1,7 @@
 // Outbound HTTP for URL and sitemap sources: SSRF-checked, pinned to the checked address,
 // redirects followed by hand, bodies capped while streaming, and one deadline for everything.
 import { lookup } from 'node:dns/promises';
+import { readStreamLimited } from '../http/body.ts';
 import { VERSION } from '../version.ts';
 import { blockedAddressReason, parseIpv4, parseIpv6 } from './address.ts';
 
@@ -75,11 +76,20 @@ export type FetchedResource = {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-/** Checks the scheme and resolves the host to an address the policy allows. */
+type Address = { address: string; family: number };
+
+/** At most this many of a host's (checked) addresses are tried, one after another. */
+const MAX_CONNECT_ADDRESSES = 4;
+
+/**
+ * Checks the scheme and resolves the host to addresses the policy allows: `addresses` holds them
+ * all, IPv4 first (a server without IPv6 routes still reaches dual-stack sites), and `address` /
+ * `family` the first.
+ */
 export async function checkUrl(
   raw: string | URL,
   options: Pick<SafeFetchOptions, 'allowPrivate' | 'resolve'>,
-): Promise<{ url: URL; address: string; family: number }> {
+): Promise<{ url: URL; address: string; family: number; addresses: Address[] }> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -93,7 +103,7 @@ export async function checkUrl(
     throw new FetchError('BAD_URL', 'URLs with credentials are not fetched');
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  let addresses: { address: string; family: number }[];
+  let addresses: Address[];
   if (parseIpv4(host)) addresses = [{ address: host, family: 4 }];
   else if (parseIpv6(host)) addresses = [{ address: host, family: 6 }];
   else {
@@ -117,8 +127,11 @@ export async function checkUrl(
       }
     }
   }
-  const first = addresses[0]!;
-  return { url, address: first.address, family: first.family };
+  const ordered = [...addresses].sort(
+    (a, b) => (a.family === 4 ? 0 : 1) - (b.family === 4 ? 0 : 1),
+  );
+  const first = ordered[0]!;
+  return { url, address: first.address, family: first.family, addresses: ordered };
 }
 
 /**
@@ -144,31 +157,40 @@ export async function safeFetch(
   let current = String(raw);
   let originHost: string | null = null;
   for (let hop = 0; ; hop++) {
-    const { url, address, family } = await checkUrl(current, options);
+    const { url, addresses } = await checkUrl(current, options);
     if (signal.aborted) failOnAbort();
     originHost ??= url.hostname;
-    const target = new URL(url);
-    target.hostname = family === 6 ? `[${address}]` : address;
-    let res: Response;
-    try {
-      res = await fetch(target, {
-        method: 'GET',
-        redirect: 'manual',
-        signal,
-        headers: {
-          host: url.host,
-          'user-agent': USER_AGENT,
-          accept: options.accept ?? '*/*',
-        },
-        // Certificates are checked against the hostname, not the pinned address. A pooled TLS
-        // connection is keyed by address; never reuse one made for another server name.
-        tls: url.protocol === 'https:' ? { serverName: url.hostname } : undefined,
-        keepalive: url.protocol !== 'https:',
-        proxy: false,
-      } as RequestInit);
-    } catch (e) {
-      if (signal.aborted) failOnAbort();
-      const detail = e instanceof Error && 'code' in e ? ` (${String(e.code)})` : '';
+    let res: Response | undefined;
+    let failure: unknown;
+    // Only checked addresses are tried; the next one when a connection cannot be made.
+    for (const { address, family } of addresses.slice(0, MAX_CONNECT_ADDRESSES)) {
+      const target = new URL(url);
+      target.hostname = family === 6 ? `[${address}]` : address;
+      try {
+        res = await fetch(target, {
+          method: 'GET',
+          redirect: 'manual',
+          signal,
+          headers: {
+            host: url.host,
+            'user-agent': USER_AGENT,
+            accept: options.accept ?? '*/*',
+          },
+          // Certificates are checked against the hostname, not the pinned address. A pooled TLS
+          // connection is keyed by address; never reuse one made for another server name.
+          tls: url.protocol === 'https:' ? { serverName: url.hostname } : undefined,
+          keepalive: url.protocol !== 'https:',
+          proxy: false,
+        } as RequestInit);
+        break;
+      } catch (e) {
+        if (signal.aborted) failOnAbort();
+        failure = e;
+      }
+    }
+    if (!res) {
+      const detail =
+        failure instanceof Error && 'code' in failure ? ` (${String(failure.code)})` : '';
       throw new FetchError('NETWORK', `could not connect to ${url.host}${detail}`);
     }
     if (REDIRECTS.has(res.status)) {
@@ -218,26 +240,17 @@ async function readCapped(
   failOnAbort: () => never,
 ): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array();
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new FetchError('TOO_LARGE', `the response is larger than ${maxBytes} bytes`);
-      }
-      parts.push(value);
-    }
+    return await readStreamLimited(
+      res.body,
+      maxBytes,
+      () => new FetchError('TOO_LARGE', `the response is larger than ${maxBytes} bytes`),
+    );
   } catch (e) {
     if (e instanceof FetchError) throw e;
     if (signal.aborted) failOnAbort();
     throw new FetchError('NETWORK', 'the connection broke while reading the response');
   }
-  return Buffer.concat(parts);
 }
 
 /** Decodes a text body by its declared charset (or a `<meta charset>`), falling back to UTF-8. */

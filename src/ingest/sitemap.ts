@@ -1,5 +1,6 @@
 // Sitemaps (sitemaps.org): a <urlset> of pages or a <sitemapindex> of sitemaps; also the plain
 // text form (one URL a line) and gzip-compressed files.
+import { readStreamLimited } from '../http/body.ts';
 
 export type ParsedSitemap =
   | { kind: 'urlset'; urls: string[] }
@@ -30,20 +31,11 @@ export async function maybeGunzip(body: Uint8Array, maxBytes: number): Promise<U
   const stream = new Blob([body as Uint8Array<ArrayBuffer>])
     .stream()
     .pipeThrough(new DecompressionStream('gzip'));
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new Error(`the uncompressed sitemap is larger than ${maxBytes} bytes`);
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts);
+  return readStreamLimited(
+    stream,
+    maxBytes,
+    () => new Error(`the uncompressed sitemap is larger than ${maxBytes} bytes`),
+  );
 }
 
 /**

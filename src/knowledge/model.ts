@@ -57,8 +57,11 @@ export const Source = v.object({
   status: v.picklist(SOURCE_STATUSES),
   error: v.nullable(v.string()),
   chunkCount: v.number(),
-  /** Crawl progress (pages done / total) for sitemap sources; null otherwise. */
-  progress: v.nullable(v.object({ done: v.number(), total: v.number() })),
+  /**
+   * Crawl progress (pages done / total), on sitemap sources only: the key is absent on every other
+   * source, so they carry exactly DESIGN §2's source fields.
+   */
+  progress: v.optional(v.object({ done: v.number(), total: v.number() })),
   createdAt: v.string(),
   updatedAt: v.string(),
 });

@@ -72,10 +72,9 @@ function toSource(row: Row): Source {
     status: row.status,
     error: row.error,
     chunkCount: row.chunk_count,
-    progress:
-      row.progress_total === null
-        ? null
-        : { done: row.progress_done ?? 0, total: row.progress_total },
+    ...(row.progress_total === null
+      ? {}
+      : { progress: { done: row.progress_done ?? 0, total: row.progress_total } }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

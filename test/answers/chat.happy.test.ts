@@ -148,6 +148,21 @@ describe('POST /chat (happy)', () => {
     }
   });
 
+  it('should hand off on an explicit "talk to a human" without calling the LLM or counting it', async () => {
+    const chatbot = getChatbot(t.deps.db, t.chatbotId);
+    const usage = async () =>
+      (await (await t.request(`/api/v1/chatbots/${t.chatbotId}/usage`)).json()).day.used;
+    const usedBefore = await usage();
+    const { body } = await chat(t, { message: 'I want to talk to a human agent please' });
+    expect(body).toMatchObject({
+      handoff: true,
+      reason: 'asked_for_human',
+      reply: chatbot.handoff.message,
+    });
+    expect(groq.requests.length).toBe(0);
+    expect(await usage()).toBe(usedBefore);
+  });
+
   it('should answer a greeting naturally without a handoff', async () => {
     groq.enqueue(fakeAnswer('Hello! How can I help you today?'));
     const { body } = await chat(t, { message: 'Hello there' });

@@ -104,6 +104,38 @@ describe('crisp failures', () => {
     expect(after.health.healthy).toBe(true);
   });
 
+  it('should give quota back and forget it on the turn in one step (a crash between never overspends)', async () => {
+    const { bot, send } = await h.connectedBot();
+    const sid = session();
+    const used = () =>
+      h.deps.db
+        .query<{ used: number }, [string]>(
+          "SELECT used FROM usage_counters WHERE chatbot_id = ? AND window = 'day'",
+        )
+        .get(bot.id)?.used ?? 0;
+    // Attempt 1: Groq fails, so the reservation is given back; the process "dies" right when the
+    // turn forgets it (the write fails). Attempt 2 (Groq fine again) answers.
+    h.deps.db.exec(`CREATE TRIGGER crash_on_release BEFORE UPDATE OF reservation ON crisp_turns
+      WHEN OLD.reservation IS NOT NULL AND NEW.reservation IS NULL
+      BEGIN SELECT RAISE(ABORT, 'simulated crash'); END`);
+    const restore = () =>
+      h.groq.setDefault((req) =>
+        req.kind === 'condense' ? { text: '{"query":"q","lexicalQuery":"q"}' } : fakeAnswer('OK'),
+      );
+    h.groq.setDefault(() => ({ status: 500 }));
+    h.crisp.script('compose', { status: 200 }, { status: 200, before: restore });
+    try {
+      await send(visitorMessage('count me once', { sessionId: sid }));
+      await h.drain();
+    } finally {
+      h.deps.db.exec('DROP TRIGGER crash_on_release');
+      restore();
+    }
+    expect(h.crisp.posted(sid, 'text').map((m) => m.content)).toEqual(['OK']);
+    // One answer went out: exactly one message is counted.
+    expect(used()).toBe(1);
+  });
+
   it('should count every outcome in /metrics', async () => {
     const text = await (await h.admin('/metrics')).text();
     expect(text).toContain('answerdesk_crisp_turns_total{outcome="answered"}');

@@ -47,8 +47,9 @@ describe('crisp handoff', () => {
       handoff: { message: 'A teammate will take it from here.' },
     });
     const sid = session();
+    // Not an explicit request the pre-check catches: the model decides the handoff here.
     h.groq.enqueue(fakeHandoff('asked_for_human'));
-    await send(visitorMessage('I want to talk to a person', { sessionId: sid }));
+    await send(visitorMessage('Could a person look at my order instead?', { sessionId: sid }));
     await h.drain();
     const calls = h.crisp.calls
       .filter((c) => c.sessionId === sid)
@@ -65,7 +66,7 @@ describe('crisp handoff', () => {
     ]);
     expect(h.crisp.posted(sid, 'text')[0]!.content).toBe('A teammate will take it from here.');
     const note = String(h.crisp.posted(sid, 'note')[0]!.content);
-    expect(note).toContain('I want to talk to a person');
+    expect(note).toContain('Could a person look at my order instead?');
     expect(note).toContain('the visitor asked for a person');
     const conv = await conversation(bot.id, sid);
     expect(conv.bot.state).toBe('human');
@@ -73,6 +74,25 @@ describe('crisp handoff', () => {
     await send(visitorMessage('Hello?', { sessionId: sid }));
     await h.drain();
     expect(h.crisp.posted(sid, 'text').length).toBe(1);
+  });
+
+  it('should hand off on an explicit request for a person without calling the LLM', async () => {
+    const { send } = await h.connectedBot();
+    const sid = session();
+    const before = h.groq.requests.length;
+    await send(visitorMessage('I want to talk to a human agent please', { sessionId: sid }));
+    await h.drain();
+    expect(h.groq.requests.length).toBe(before);
+    const routes = h.crisp.calls
+      .filter((c) => c.sessionId === sid && c.route !== 'compose')
+      .map(
+        (c) =>
+          `${c.route}:${(c.body as { type?: string; state?: string }).type ?? (c.body as { state?: string }).state}`,
+      );
+    expect(routes).toEqual(['message:text', 'state:unresolved', 'message:note']);
+    expect(String(h.crisp.posted(sid, 'note')[0]!.content)).toContain(
+      'the visitor asked for a person',
+    );
   });
 
   it('should hand off with the fallback text when Groq fails (500)', async () => {
@@ -225,7 +245,9 @@ describe('crisp handoff', () => {
     await send(visitorMessage('Anyone there?', { sessionId: sid }));
     await h.drain();
     expect(h.crisp.posted(sid).length).toBe(0);
-    expect(h.deps.db.query('SELECT 1 FROM crisp_connections WHERE chatbot_id = ?').get(bot.id)).toBeNull();
+    expect(
+      h.deps.db.query('SELECT 1 FROM crisp_connections WHERE chatbot_id = ?').get(bot.id),
+    ).toBeNull();
   });
 
   it('should stop a running turn and post nothing when Crisp is disconnected', async () => {

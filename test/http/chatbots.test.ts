@@ -24,6 +24,27 @@ describe('chatbots (happy)', () => {
     expect(bot.handoff.muteHours).toBe(24);
     expect(bot.channels).toEqual(['chat']);
     expect(new Date(bot.createdAt).toISOString()).toBe(bot.createdAt);
+    expect(bot.quota.followsPlan).toEqual([]);
+  });
+
+  it("should always show both quota limits as int or null, the plan's when the chatbot sets none", async () => {
+    const bare = await (await create({ name: 'No quota given' })).json();
+    // DESIGN §2: quota.monthlyMessages / dailyMessages are int|null; the default plan is unlimited.
+    expect(bare.quota.monthlyMessages).toBeNull();
+    expect(bare.quota.dailyMessages).toBeNull();
+    expect(bare.quota.followsPlan).toEqual(['monthlyMessages', 'dailyMessages']);
+    const one = await (await create({ name: 'Daily only', quota: { dailyMessages: 3 } })).json();
+    expect(one.quota).toMatchObject({ monthlyMessages: null, dailyMessages: 3 });
+    expect(one.quota.followsPlan).toEqual(['monthlyMessages']);
+    const listed = (await (await t.request('/api/v1/chatbots')).json()).items;
+    for (const bot of listed) {
+      expect(
+        bot.quota.monthlyMessages === null || Number.isInteger(bot.quota.monthlyMessages),
+      ).toBe(true);
+      expect(bot.quota.dailyMessages === null || Number.isInteger(bot.quota.dailyMessages)).toBe(
+        true,
+      );
+    }
   });
 
   it('should list, read, update and delete', async () => {

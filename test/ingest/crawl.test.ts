@@ -177,4 +177,28 @@ describe('crawlSitemap', () => {
     await crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy);
     expect(performance.now() - started).toBeGreaterThanOrEqual(45);
   });
+
+  it('should stop waiting out a long Crawl-delay as soon as the crawl is aborted', async () => {
+    site = startSite({
+      '/robots.txt': 'User-agent: *\nCrawl-delay: 10\n',
+      '/p1': article(1),
+      '/p2': article(2),
+    });
+    site.set('/sitemap.xml', urlset([`${site.origin}/p1`, `${site.origin}/p2`]));
+    const controller = new AbortController();
+    const crawl = crawlSitemap(
+      `${site.origin}/sitemap.xml`,
+      { maxPages: 10, concurrency: 1, delayMs: 0 },
+      { ...policy, signal: controller.signal },
+      ({ done }) => {
+        // The first page is in; the crawl now waits 10 s before the second one.
+        if (done === 1) setTimeout(() => controller.abort(), 50);
+      },
+    );
+    const started = performance.now();
+    const e = await rejection(crawl);
+    expect((e as FetchError).failure).toBe('ABORTED');
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(site.hits).not.toContain('/p2');
+  });
 });

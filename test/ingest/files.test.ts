@@ -113,6 +113,16 @@ describe('extractFile', () => {
     expect(e.message).toContain('would unpack to more than');
   });
 
+  it('should refuse a DOCX whose zip hides its entries behind a ZIP64 directory', async () => {
+    const bomb = makeDocx([{ text: 'small' }]);
+    // Classic end-of-central-directory record with the "see ZIP64" markers.
+    const eocd = Buffer.from(bomb).lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    new DataView(bomb.buffer).setUint16(eocd + 10, 0xffff, true);
+    expect(zipDeclaredSize(bomb)).toBe(Number.POSITIVE_INFINITY);
+    const e = await extractError(extractFile('docx', bomb, 'bomb.docx'));
+    expect(e.message).toContain('would unpack to more than');
+  });
+
   it('should take markdown as is and name it by its first heading', async () => {
     const out = await extractFile('markdown', bytes('\uFEFF# FAQ\r\n\r\nQ and A'), 'faq.md');
     expect(out).toEqual({ title: 'FAQ', text: '# FAQ\n\nQ and A', format: 'markdown' });

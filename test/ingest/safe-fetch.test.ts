@@ -197,6 +197,21 @@ describe('safeFetch', () => {
     expect(e.failure).toBe('NETWORK');
   });
 
+  it('should try the next checked address when one cannot be reached, IPv4 first', async () => {
+    // Nothing listens on ::1 or 127.0.0.2 for this port; 127.0.0.1 answers.
+    const dual: Resolver = async () => [
+      { address: '::1', family: 6 },
+      { address: '127.0.0.2', family: 4 },
+      { address: '127.0.0.1', family: 4 },
+    ];
+    const res = await safeFetch(`http://dual.test:${site.port}/page`, {
+      allowPrivate: true,
+      resolve: dual,
+    });
+    expect(res.status).toBe(200);
+    expect(site.headers.at(-1)?.get('host')).toBe(`dual.test:${site.port}`);
+  });
+
   it('should report the charset it was given', async () => {
     const res = await safeFetch(`${site.origin}/latin1`, { allowPrivate: true });
     expect(res.charset?.toLowerCase()).toBe('iso-8859-1');

@@ -59,6 +59,23 @@ describe('URL sources (happy)', () => {
     await t.deps.worker.drain();
     const source = await getSourceJson(t, chatbotId, created.id);
     expect(source).toMatchObject({ status: 'ready', error: null, title: 'Refunds', chunkCount: 1 });
+    // DESIGN §2's source fields, no more (only sitemap sources add `progress`).
+    for (const shown of [created, source]) {
+      expect(Object.keys(shown).sort()).toEqual(
+        [
+          'id',
+          'type',
+          'title',
+          'url',
+          'externalId',
+          'status',
+          'error',
+          'chunkCount',
+          'createdAt',
+          'updatedAt',
+        ].sort(),
+      );
+    }
     const hits = await searchHits(t, chatbotId, 'refunds fourteen days');
     expect(hits[0]).toMatchObject({
       sourceId: created.id,

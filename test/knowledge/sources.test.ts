@@ -46,8 +46,22 @@ describe('sources (happy)', () => {
       status: 'ready',
       error: null,
       chunkCount: 2,
-      progress: null,
     });
+    // DESIGN §2: a source carries exactly these fields (only a sitemap adds `progress`).
+    expect(Object.keys(source).sort()).toEqual(
+      [
+        'id',
+        'type',
+        'title',
+        'url',
+        'externalId',
+        'status',
+        'error',
+        'chunkCount',
+        'createdAt',
+        'updatedAt',
+      ].sort(),
+    );
     expect(typeof source.id).toBe('string');
     const hits = (await (await search('how long do refunds take')).json()).hits;
     expect(hits[0]).toMatchObject({ sourceId: source.id, title: 'Handbook', url: null });

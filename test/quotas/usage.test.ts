@@ -55,7 +55,9 @@ describe('usage (happy)', () => {
     const res = await patch({ dailyMessages: 'plan' });
     expect(res.status).toBe(200);
     const patched = await res.json();
-    expect(patched.quota).not.toHaveProperty('dailyMessages');
+    // The chatbot shows the limit that applies now (the plan's) and that it follows the plan.
+    expect(patched.quota.dailyMessages).toBe(40);
+    expect(patched.quota.followsPlan).toEqual(['dailyMessages']);
     // The other override and the burst settings are untouched.
     expect(patched.quota.monthlyMessages).toBeNull();
     expect(patched.quota.burstMessages).toBe(10);
@@ -65,16 +67,16 @@ describe('usage (happy)', () => {
     expect((await patch({ monthlyMessages: 'plan' })).status).toBe(200);
     expect((await usage()).month.limit).toBe(500);
     const stored = await (await t.request(`/api/v1/chatbots/${bot.id}`)).json();
-    expect(stored.quota).not.toHaveProperty('monthlyMessages');
-    expect(stored.quota).not.toHaveProperty('dailyMessages');
+    expect(stored.quota).toMatchObject({ monthlyMessages: 500, dailyMessages: 40 });
+    expect(stored.quota.followsPlan).toEqual(['monthlyMessages', 'dailyMessages']);
 
     // A limit can be set again afterwards, and "plan" on a chatbot without one changes nothing.
     expect((await patch({ dailyMessages: 7 })).status).toBe(200);
     expect((await usage()).day.limit).toBe(7);
     const created = await newBot({ name: 'Plan from the start', quota: { dailyMessages: 'plan' } });
-    expect(
-      (await (await t.request(`/api/v1/chatbots/${created.id}`)).json()).quota,
-    ).not.toHaveProperty('dailyMessages');
+    const createdQuota = (await (await t.request(`/api/v1/chatbots/${created.id}`)).json()).quota;
+    expect(createdQuota.followsPlan).toContain('dailyMessages');
+    expect(createdQuota.dailyMessages).toBeNull();
   });
 
   it('should answer 422 for another string as a limit, without echoing it', async () => {
