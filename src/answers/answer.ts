@@ -11,12 +11,12 @@ import {
   recentHistory,
 } from '../conversations/service.ts';
 import type { Metrics } from '../http/metrics.ts';
+import type { SearchHit as SearchHitSchema } from '../knowledge/model.ts';
 import type { LlmClient, LlmCompletion, LlmUsage } from '../llm/types.ts';
 import type { Logger } from '../logging.ts';
 import { citationSuffix, citedPassages } from './citations.ts';
 import { needsRewrite, planQuery, rewriteQuery } from './condense.ts';
 import { asksForHuman } from './human-request.ts';
-import type { SearchHitSchema } from './model.ts';
 import {
   ANSWER_COMPLETION_TOKENS_MAX,
   buildAnswerMessages,
@@ -27,7 +27,7 @@ import {
 import { createReplyFilter, type Decision } from './protocol.ts';
 
 /** A search hit as the playground shows it (DESIGN §2). */
-export type SearchHit = v.InferOutput<typeof SearchHitSchema>;
+export type SearchHit = Omit<v.InferOutput<typeof SearchHitSchema>, 'explain'>;
 
 type LegScore = { rank: number; score: number } | null;
 

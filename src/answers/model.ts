@@ -1,5 +1,6 @@
 // Playground chat schemas: request, JSON response, and the SSE event payloads.
 import * as v from 'valibot';
+import { SearchHit } from '../knowledge/model.ts';
 
 export const ChatParams = v.object({
   chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
@@ -11,15 +12,6 @@ export const ChatBody = v.strictObject({
   conversationId: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128))),
 });
 export type ChatBody = v.InferOutput<typeof ChatBody>;
-
-export const SearchHitSchema = v.object({
-  sourceId: v.string(),
-  chunkId: v.string(),
-  title: v.string(),
-  url: v.nullable(v.string()),
-  text: v.string(),
-  score: v.number(),
-});
 
 export const ChatUsage = v.object({
   promptTokens: v.number(),
@@ -36,7 +28,7 @@ export const ChatReason = v.nullable(
 export const ChatResponse = v.object({
   reply: v.string(),
   /** The passages retrieved for this message (search hits, best first). */
-  sources: v.array(SearchHitSchema),
+  sources: v.array(SearchHit),
   handoff: v.boolean(),
   reason: ChatReason,
   conversationId: v.string(),

@@ -150,7 +150,8 @@ async function collectUrls(
       let body: Uint8Array;
       try {
         body = await maybeGunzip(res.body, SITEMAP_MAX_BYTES);
-      } catch {
+      } catch (e) {
+        if (e instanceof IngestError) throw e;
         throw new IngestError('the sitemap is compressed but could not be decompressed');
       }
       parsed = parseSitemap(decodeText(body, res.charset));

@@ -1,5 +1,6 @@
 // URL, sitemap and file sources: create (202 + background job), fetch/extract, index through the
 // knowledge service, refresh, and clean up on delete.
+
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import {
   type KnowledgeCtx,
   setSourceStatus,
 } from '../knowledge/service.ts';
+import { redactUrl } from '../logging.ts';
 import { crawlSitemap, DEFAULT_MAX_PAGES, fetchPage } from './crawl.ts';
 import { failureReason } from './errors.ts';
 import { detectFileType, ExtractError, extractFile } from './files.ts';
@@ -195,7 +197,10 @@ export async function loadDocuments(
             sourceId,
             failed: result.failures.length,
             skippedByBudget: result.skippedByBudget,
-            firstFailure: result.failures[0],
+            firstFailure: result.failures[0] && {
+              url: redactUrl(result.failures[0].url),
+              reason: result.failures[0].reason,
+            },
           },
           'some sitemap pages were not indexed',
         );

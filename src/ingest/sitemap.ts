@@ -1,6 +1,7 @@
 // Sitemaps (sitemaps.org): a <urlset> of pages or a <sitemapindex> of sitemaps; also the plain
 // text form (one URL a line) and gzip-compressed files.
 import { readStreamLimited } from '../http/body.ts';
+import { IngestError } from './errors.ts';
 
 export type ParsedSitemap =
   | { kind: 'urlset'; urls: string[] }
@@ -34,7 +35,7 @@ export async function maybeGunzip(body: Uint8Array, maxBytes: number): Promise<U
   return readStreamLimited(
     stream,
     maxBytes,
-    () => new Error(`the uncompressed sitemap is larger than ${maxBytes} bytes`),
+    () => new IngestError(`the uncompressed sitemap is larger than ${maxBytes} bytes`),
   );
 }
 

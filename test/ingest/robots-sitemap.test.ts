@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test';
+import { IngestError } from '../../src/ingest/errors.ts';
 import { parseRobots } from '../../src/ingest/robots.ts';
 import { maybeGunzip, parseSitemap } from '../../src/ingest/sitemap.ts';
 
@@ -99,5 +100,7 @@ describe('parseSitemap', () => {
     const bomb = Bun.gzipSync(new Uint8Array(50 * 1_048_576));
     expect(bomb.byteLength).toBeLessThan(100_000);
     await expect(maybeGunzip(bomb, 1_048_576)).rejects.toThrow('larger than');
+    // An IngestError: its reason reaches the source as it is (not "could not be decompressed").
+    await expect(maybeGunzip(bomb, 1_048_576)).rejects.toBeInstanceOf(IngestError);
   });
 });
