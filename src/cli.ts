@@ -67,6 +67,9 @@ function help(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The data directory holds visitors' conversations and sealed credentials: everything we
+  // create (SQLite, LanceDB, uploads, models) is readable by this user only.
+  process.umask(0o077);
   const [first = 'serve', ...rest] = argv;
   if (first === '--version' || first === '-v' || first === 'version') {
     console.log(VERSION);

@@ -171,8 +171,11 @@ describe('config (the real process)', () => {
     expect(stdout).not.toContain(token);
     expect(stdout).toContain('"route":"/api/v1/chatbots"');
     expect(stdout).toContain('"msg":"stopped"');
-    for (const name of ['admin-token', 'secret-key']) {
+    for (const name of ['admin-token', 'secret-key', 'answerdesk.sqlite']) {
       expect(statSync(join(dataDir, name)).mode & 0o777).toBe(0o600);
     }
+    // Visitors' conversations and the index are the service user's alone.
+    expect(statSync(dataDir).mode & 0o077).toBe(0);
+    expect(statSync(join(dataDir, 'lancedb')).mode & 0o077).toBe(0);
   }, 30_000);
 });
