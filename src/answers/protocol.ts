@@ -1,7 +1,8 @@
 // The model's output protocol and the streaming filter that keeps it invisible to the visitor.
 //
 // The model writes ONE control line first — `[[answer]]` or `[[handoff:<reason>]]` — then, for an
-// answer, the reply with inline passage citations like `[2]` or `[1, 3]`. The filter holds text
+// answer, the reply with inline passage citations like `[2]` or `[1, 3]`. A reply written as a
+// JSON object (`{"reply", "handoff", "reason"}`) is understood too, held back until complete. The filter holds text
 // back only while it could still be the control line or a citation, so the visitor's stream is
 // never polluted, however the tokens are split, and the decision is known before any text goes out.
 
@@ -41,6 +42,36 @@ export function parseHeader(line: string): Decision | null {
     return { kind: 'handoff', reason: known ? (reason as ModelHandoffReason) : 'no_answer' };
   }
   return { kind: 'answer', header: 'unknown' };
+}
+
+/**
+ * Reads a reply written as a JSON object instead of the control line, e.g.
+ * `{"reply": "…", "handoff": false}` or `{"handoff": true, "reason": "asked_for_human"}`.
+ * Returns null when the text is not such an object (it is then shown as plain text).
+ */
+export function parseJsonAnswer(text: string): { decision: Decision; reply: string } | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const o = value as Record<string, unknown>;
+  const reply = [o.reply, o.answer, o.text].find((x): x is string => typeof x === 'string');
+  const handoff = o.handoff;
+  if (reply === undefined && handoff === undefined) return null;
+  const wantsHandoff = handoff === true || (typeof handoff === 'string' && handoff !== '');
+  if (wantsHandoff) {
+    const given =
+      typeof o.reason === 'string' ? o.reason : typeof handoff === 'string' ? handoff : '';
+    const known = (MODEL_HANDOFF_REASONS as readonly string[]).includes(given);
+    return {
+      decision: { kind: 'handoff', reason: known ? (given as ModelHandoffReason) : 'no_answer' },
+      reply: '',
+    };
+  }
+  return { decision: { kind: 'answer', header: 'ok' }, reply: reply ?? '' };
 }
 
 export type ReplyFilter = {
@@ -145,6 +176,17 @@ export function createReplyFilter(
   const header = (final: boolean) => {
     const t = head.replace(/^\s+/, '');
     if (t === '' && !final) return;
+    if (t.startsWith('{')) {
+      // A JSON answer object (the other common LLM answer contract): wait for all of it.
+      if (!final) return;
+      const json = parseJsonAnswer(t);
+      if (json) {
+        decide(json.decision);
+        head = '';
+        body(json.reply, true);
+        return;
+      }
+    }
     const couldBeHeader = t.startsWith('[[') || t === '[';
     if (couldBeHeader && !final) {
       const close = t.indexOf(']]');

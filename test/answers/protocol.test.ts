@@ -81,6 +81,29 @@ describe('reply protocol filter', () => {
     expect(run('[[answer]]\nsee [1] below [passage 2]', [14]).text).toBe('see below');
   });
 
+  it('should read a JSON answer object and never show its braces, however it is split', () => {
+    const answer = '{"reply": "Refunds take 5 days [1].", "handoff": false}';
+    for (const cuts of splits(answer)) {
+      const r = run(answer, cuts);
+      expect(r.text).toBe('Refunds take 5 days.');
+      expect(r.decision).toEqual({ kind: 'answer', header: 'ok' });
+      expect(r.cited).toEqual([1]);
+    }
+    const handoff = '{"reply": "I cannot help", "handoff": true, "reason": "asked_for_human"}';
+    for (const cuts of splits(handoff)) {
+      const r = run(handoff, cuts);
+      expect(r.text).toBe('');
+      expect(r.decision).toEqual({ kind: 'handoff', reason: 'asked_for_human' });
+    }
+    expect(run('{"handoff": true}', []).decision).toEqual({ kind: 'handoff', reason: 'no_answer' });
+  });
+
+  it('should show text that only looks like JSON as plain text', () => {
+    const r = run('{not json} but an answer', [3]);
+    expect(r.text).toBe('{not json} but an answer');
+    expect(r.decision).toEqual({ kind: 'answer', header: 'missing' });
+  });
+
   it('should treat output without a control line as an answer', () => {
     const r = run('Hi there [1]', [2]);
     expect(r.decision).toEqual({ kind: 'answer', header: 'missing' });
