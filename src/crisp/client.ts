@@ -56,6 +56,8 @@ export class CrispError extends Error {
     readonly reason: string,
     readonly status: number | null,
     readonly retryAfterMs: number | null = null,
+    /** The error came as Crisp's JSON envelope (`{"error": true, "reason"}`), not a bare status. */
+    readonly fromCrisp = false,
   ) {
     super(`Crisp ${status ?? 'request'} ${kind}: ${reason}`);
   }
@@ -85,7 +87,7 @@ export interface CrispClient {
     creds: CrispCredentials,
     sessionId: string,
     message: CrispOutgoingMessage,
-  ): Promise<Result<{ fingerprint: string }, CrispError>>;
+  ): Promise<Result<{ fingerprint: string | null }, CrispError>>;
   compose(
     creds: CrispCredentials,
     sessionId: string,
@@ -173,10 +175,13 @@ export class HttpCrispClient implements CrispClient {
           reason.slice(0, 200),
           res.status,
           retryAfter(res.headers.get('retry-after')),
+          parsed?.reason !== undefined,
         ),
       );
     }
-    if (!parsed) return err(new CrispError('invalid_response', 'not a Crisp envelope', res.status));
+    // A 2xx is a success whatever its body (204, or not Crisp's envelope): it carries no data then,
+    // and callers that need data (a message list) check for it.
+    if (!parsed) return ok(undefined);
     if (parsed.error === true) {
       return err(
         new CrispError('bad_request', (parsed.reason ?? 'error').slice(0, 200), res.status),
@@ -185,16 +190,28 @@ export class HttpCrispClient implements CrispClient {
     return ok(parsed.data);
   }
 
+  /**
+   * Reads the website's first page of conversations (the `sessions` read scope the bot needs
+   * anyway), then the website itself. Crisp answers every refusal with its JSON envelope
+   * (`invalid_session`, `website_not_found`, …), which rejects the credentials. A bare 404 from a
+   * server that does not know the route says nothing about them: the next read is tried, and
+   * when no read route exists at all (a minimal Crisp-compatible server) nothing refused them.
+   */
   async checkCredentials(creds: CrispCredentials): Promise<Result<void, CrispError>> {
-    const res = await this.call(creds, 'GET', '/conversations/1');
-    return res.ok ? ok(undefined) : res;
+    for (const path of ['/conversations/1', '']) {
+      const res = await this.call(creds, 'GET', path);
+      if (res.ok) return ok(undefined);
+      if (res.error.kind === 'not_found' && !res.error.fromCrisp) continue;
+      return res;
+    }
+    return ok(undefined);
   }
 
   async sendMessage(
     creds: CrispCredentials,
     sessionId: string,
     message: CrispOutgoingMessage,
-  ): Promise<Result<{ fingerprint: string }, CrispError>> {
+  ): Promise<Result<{ fingerprint: string | null }, CrispError>> {
     const res = await this.call(
       creds,
       'POST',
@@ -203,9 +220,9 @@ export class HttpCrispClient implements CrispClient {
     );
     if (!res.ok) return res;
     const data = v.safeParse(Dispatched, res.value);
-    // Sent, but no fingerprint to recognise the echo by: the caller reconciles by content.
-    if (!data.success) return err(new CrispError('invalid_response', 'no fingerprint', 200));
-    return ok({ fingerprint: String(data.output.fingerprint) });
+    // A 2xx means Crisp took the message. Without a fingerprint its echo is recognised by content
+    // (the outbox row), `automated` or the nickname instead.
+    return ok({ fingerprint: data.success ? String(data.output.fingerprint) : null });
   }
 
   async compose(

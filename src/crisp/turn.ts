@@ -625,7 +625,7 @@ function recordSent(
   turn: TurnRow,
   answer: StoredAnswer,
   row: OutboxRow,
-  fingerprint: string,
+  fingerprint: string | null,
 ): void {
   const db = deps.db;
   const now = deps.now();
@@ -633,6 +633,7 @@ function recordSent(
     db.query(
       "UPDATE crisp_outbox SET state = 'sent', uncertain = 0, fingerprint = ?, sent_at = ? WHERE id = ?",
     ).run(fingerprint, now, row.id);
+    if (fingerprint === null) return;
     db.query(
       `INSERT INTO crisp_sent (website_id, session_id, fingerprint, chatbot_id, job_id, kind, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
