@@ -103,6 +103,9 @@ export async function runEval(argv: string[]): Promise<number> {
         },
       },
     );
+    // The first search of a chatbot starts building its vocabulary (typo correction); build it now
+    // so that every query is served as a warm service would serve it.
+    deps.knowledge.vocabulary(chatbot.id);
     await deps.knowledge.settle();
     const ingestMs = performance.now() - started;
     const chunks = sources.reduce((n, s) => n + s.chunkCount, 0);

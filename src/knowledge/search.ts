@@ -1,5 +1,6 @@
 // Hybrid retrieval: a full-text leg and a vector leg, fused by reciprocal rank fusion.
 import type { LanceKnowledgeStore, LegHit, StoredChunk } from './index-store.ts';
+import { correctQuery } from './spell.ts';
 
 /** Hits returned when the caller gives no limit. */
 export const DEFAULT_SEARCH_LIMIT = 5;
@@ -71,8 +72,9 @@ export function reciprocalRankFusion(lists: RankedList[], k = RRF_K): Fused[] {
 }
 
 /**
- * Searches one chatbot's knowledge. The full-text leg always runs; the vector leg runs when the
- * index holds vectors of the configured embedder. Both legs are filtered by chatbot.
+ * Searches one chatbot's knowledge. The full-text leg always runs (on the query with misspelt words
+ * completed by their closest indexed word); the vector leg runs when the index holds vectors of the
+ * configured embedder. Both legs are filtered by chatbot.
  */
 export async function searchKnowledge(
   store: LanceKnowledgeStore,
@@ -84,7 +86,11 @@ export async function searchKnowledge(
   const candidates = store.vectorsReady
     ? Math.max(limit * LEG_CANDIDATES_FACTOR, LEG_CANDIDATES_MIN)
     : limit;
-  const lexical = opts.lexicalQuery?.trim() ? opts.lexicalQuery : opts.query;
+  const typed = opts.lexicalQuery?.trim() ? opts.lexicalQuery : opts.query;
+  // Typo tolerance: unknown words get their closest indexed word added (spell.ts); the vector leg
+  // embeds the question as typed.
+  const vocab = /[\p{L}\p{N}]/u.test(typed) ? store.vocabulary(opts.chatbotId) : null;
+  const lexical = vocab ? correctQuery(typed, vocab) : typed;
   const [fts, vector] = await Promise.all([
     store.searchText(opts.chatbotId, lexical, candidates),
     store.vectorsReady && opts.query.trim()

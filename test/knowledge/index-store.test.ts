@@ -86,6 +86,8 @@ describe('LanceKnowledgeStore', () => {
       "it's l'été — naïve café",
       'パスワード',
       '\\',
+      'pasword: "resett" AND (NOT paswords) ~1 ^2',
+      `${'pasword '.repeat(2_000)}`,
     ]) {
       const hits = await searchKnowledge(store, { chatbotId: 'cb1', query: q });
       expect(Array.isArray(hits)).toBe(true);
@@ -235,6 +237,30 @@ describe('LanceKnowledgeStore', () => {
     expect(s42?.explain?.fts?.rank).toBe(1);
     expect(s42?.explain?.vector).not.toBeNull();
     expect(hits.every((h) => Number(h.sourceId.slice(1)) % 2 === 0)).toBe(true);
+  });
+
+  it('should find a chunk despite a typo, with the vocabulary following writes', async () => {
+    const { store } = await openStore();
+    await store.add([
+      row('cb1', 's1', 0, 'How do I reset my password?'),
+      row('cb1', 's2', 0, 'Shipping costs and delivery times'),
+    ]);
+    const search = (query: string) => searchKnowledge(store, { chatbotId: 'cb1', query });
+    // The first search starts building the vocabulary in the background; settle() awaits it.
+    await search('pasword');
+    await store.settle();
+    expect((await search('pasword resett')).map((h) => h.sourceId)).toEqual(['s1']);
+    expect((await search('delivry')).map((h) => h.sourceId)).toEqual(['s2']);
+    // A write makes the vocabulary stale: the next search rebuilds it in the background.
+    await store.add([row('cb1', 's3', 0, 'Refunds within thirty days')]);
+    expect(await search('refnds')).toEqual([]);
+    await store.settle();
+    expect((await search('refnds')).map((h) => h.sourceId)).toEqual(['s3']);
+    // Another chatbot's words are not in this chatbot's vocabulary.
+    expect(await search('delivry OR "refnds" ~2 (pasword')).not.toHaveLength(0);
+    await searchKnowledge(store, { chatbotId: 'cb2', query: 'delivry' });
+    await store.settle();
+    expect(await searchKnowledge(store, { chatbotId: 'cb2', query: 'delivry' })).toEqual([]);
   });
 
   it('should use a separate lexical query for the full-text leg only', async () => {
