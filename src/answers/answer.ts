@@ -145,11 +145,24 @@ function addUsage(total: AnswerUsage, usage: LlmUsage | undefined): void {
   total.costUsd = Math.round((total.costUsd + usage.costUsd) * 1e8) / 1e8;
 }
 
-/** The visitor-facing text for a handoff reason (the chatbot's own configured messages). */
-export function handoffText(chatbot: Chatbot, reason: HandoffReason): string {
-  if (reason === 'error') return chatbot.handoff.fallbackMessage;
-  if (reason === 'quota') return chatbot.handoff.quotaMessage;
-  return chatbot.handoff.message;
+/**
+ * The visitor-facing text for a handoff reason: the chatbot's own configured message, in the
+ * language it answers in (`language.reply`, or the visitor's when `auto`) when a translation of
+ * that text is configured.
+ */
+export function handoffText(
+  chatbot: Chatbot,
+  reason: HandoffReason,
+  visitorLanguage: string | null = null,
+): string {
+  const field =
+    reason === 'error' ? 'fallbackMessage' : reason === 'quota' ? 'quotaMessage' : 'message';
+  const language = chatbot.language.reply === 'auto' ? visitorLanguage : chatbot.language.reply;
+  const translations = chatbot.handoff.translations;
+  const translated = language
+    ? (translations[language] ?? translations[language.split('-')[0] ?? ''])?.[field]
+    : undefined;
+  return translated ?? chatbot.handoff[field];
 }
 
 /**
@@ -233,7 +246,7 @@ export async function answerMessage(deps: AnswerDeps, input: AnswerInput): Promi
     let reply = '';
     if (outcome.kind === 'reply') reply = outcome.reply;
     if (outcome.kind === 'handoff') {
-      reply = handoffText(chatbot, outcome.reason);
+      reply = handoffText(chatbot, outcome.reason, provenance.visitorLanguage);
       // A stream that already showed text gets the handoff text after a blank line.
       onToken(streamedAny ? `\n\n${reply}` : reply);
       provenance.error = outcome.error ?? null;

@@ -5,15 +5,13 @@ const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 /** The request value of a quota limit that removes the chatbot's override (see `limitOrPlan`). */
 export const FOLLOW_PLAN = 'plan';
 const limit = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000_000)));
+const languageCode = v.pipe(v.string(), v.regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/));
 
 export const LanguageSettings = v.object({
   /** `auto` answers in the visitor's language; a language code (e.g. `en`) forces one. */
   reply: v.optional(v.pipe(v.string(), v.regex(/^(auto|[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)$/)), 'auto'),
   /** Language of the knowledge base; full-text search translates other-language queries into it. Null turns translation off. */
-  knowledge: v.optional(
-    v.nullable(v.pipe(v.string(), v.regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/))),
-    'en',
-  ),
+  knowledge: v.optional(v.nullable(languageCode), 'en'),
 });
 
 export const HandoffSettings = v.object({
@@ -33,6 +31,25 @@ export const HandoffSettings = v.object({
   quotaMessage: v.optional(
     text(2000),
     'Our assistant is unavailable at the moment. A member of our team will reply here shortly.',
+  ),
+  /**
+   * The same texts in other languages, by language code, e.g.
+   * `{"fr": {"message": "Je transmets votre demande à un collègue."}}`: used when the visitor
+   * writes in that language (or `language.reply` fixes it); a missing text falls back to the one
+   * above. A PATCH replaces the whole map.
+   */
+  translations: v.optional(
+    v.record(
+      languageCode,
+      v.partial(
+        v.strictObject({
+          message: text(2000),
+          fallbackMessage: text(2000),
+          quotaMessage: text(2000),
+        }),
+      ),
+    ),
+    {},
   ),
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test';
-import { answerMessage } from '../../src/answers/answer.ts';
+import { answerMessage, handoffText } from '../../src/answers/answer.ts';
 import { getChatbot } from '../../src/chatbots/service.ts';
 import {
   findConversationByExternalId,
@@ -378,5 +378,55 @@ describe('POST /chat and the quota', () => {
     } finally {
       await q.close();
     }
+  });
+});
+
+describe('handoff texts in the visitor language', () => {
+  it('should hand off with the configured translation of the visitor language', async () => {
+    const fr = 'Je transmets votre demande à un membre de notre équipe.';
+    const q = await chatApp(groq, {}, { handoff: { translations: { fr: { message: fr } } } });
+    try {
+      const message = 'Je veux parler à un humain, pas à un robot';
+      groq.enqueue(fakeRewrite(message), fakeHandoff('asked_for_human'));
+      const { body } = await chat(q, { message });
+      expect(body).toMatchObject({ handoff: true, reason: 'asked_for_human', reply: fr });
+
+      // An English visitor gets the default text.
+      groq.enqueue(fakeHandoff('no_answer'));
+      const english = await chat(q, { message: 'What is the meaning of life, the universe?' });
+      expect(english.body.reply).toBe(
+        'Let me bring in a member of our team; they will reply here shortly.',
+      );
+    } finally {
+      await q.close();
+    }
+  });
+});
+
+describe('handoffText', () => {
+  const bot = (reply: string, translations: Record<string, Record<string, string>>) =>
+    ({
+      language: { reply, knowledge: 'en' },
+      handoff: {
+        muteHours: 24,
+        message: 'default message',
+        fallbackMessage: 'default fallback',
+        quotaMessage: 'default quota',
+        translations,
+      },
+    }) as unknown as Parameters<typeof handoffText>[0];
+
+  it('should pick the visitor language, its primary subtag, or the default text', () => {
+    const b = bot('auto', { fr: { message: 'fr message' }, de: { quotaMessage: 'de quota' } });
+    expect(handoffText(b, 'asked_for_human', 'fr')).toBe('fr message');
+    expect(handoffText(b, 'no_answer', 'fr-CA')).toBe('fr message');
+    expect(handoffText(b, 'error', 'fr')).toBe('default fallback');
+    expect(handoffText(b, 'quota', 'de')).toBe('de quota');
+    expect(handoffText(b, 'no_answer', null)).toBe('default message');
+  });
+
+  it('should follow a fixed reply language whatever the visitor writes', () => {
+    const b = bot('de', { de: { message: 'de message' } });
+    expect(handoffText(b, 'no_answer', 'fr')).toBe('de message');
   });
 });
