@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { itRequiresTheAdminToken } from '../helpers/auth.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -162,26 +163,16 @@ describe('chatbots (errors)', () => {
 });
 
 describe('chatbots (auth)', () => {
-  const routes: [string, string][] = [
-    ['POST', '/api/v1/chatbots'],
-    ['GET', '/api/v1/chatbots'],
-    ['GET', '/api/v1/chatbots/x'],
-    ['PATCH', '/api/v1/chatbots/x'],
-    ['DELETE', '/api/v1/chatbots/x'],
-  ];
-  for (const [method, path] of routes) {
-    it(`should answer 401 to ${method} ${path} without a token or with a wrong one`, async () => {
-      for (const auth of [false, 'wrong-token'] as const) {
-        const res = await t.request(path, {
-          method,
-          auth,
-          json: method === 'GET' || method === 'DELETE' ? undefined : { name: 'x' },
-        });
-        expect(res.status).toBe(401);
-        expect((await res.json()).error.code).toBe('UNAUTHORIZED');
-      }
-    });
-  }
+  itRequiresTheAdminToken(
+    () => t,
+    [
+      ['POST', '/api/v1/chatbots'],
+      ['GET', '/api/v1/chatbots'],
+      ['GET', '/api/v1/chatbots/x'],
+      ['PATCH', '/api/v1/chatbots/x'],
+      ['DELETE', '/api/v1/chatbots/x'],
+    ],
+  );
 
   it('should answer 401 before looking at a malformed body', async () => {
     const res = await t.request('/api/v1/chatbots', {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { itRequiresTheAdminToken } from '../helpers/auth.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -8,26 +9,16 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('plans (auth)', () => {
-  const routes: [string, string][] = [
-    ['POST', '/api/v1/plans'],
-    ['GET', '/api/v1/plans'],
-    ['GET', '/api/v1/plans/default'],
-    ['PATCH', '/api/v1/plans/default'],
-    ['DELETE', '/api/v1/plans/default'],
-  ];
-  for (const [method, path] of routes) {
-    it(`should answer 401 to ${method} ${path} without a token or with a wrong one`, async () => {
-      for (const auth of [false, 'wrong-token'] as const) {
-        const res = await t.request(path, {
-          method,
-          auth,
-          json: method === 'GET' || method === 'DELETE' ? undefined : { name: 'x' },
-        });
-        expect(res.status).toBe(401);
-        expect((await res.json()).error.code).toBe('UNAUTHORIZED');
-      }
-    });
-  }
+  itRequiresTheAdminToken(
+    () => t,
+    [
+      ['POST', '/api/v1/plans'],
+      ['GET', '/api/v1/plans'],
+      ['GET', '/api/v1/plans/default'],
+      ['PATCH', '/api/v1/plans/default'],
+      ['DELETE', '/api/v1/plans/default'],
+    ],
+  );
 
   it('should create nothing for an unauthenticated POST', async () => {
     await t.request('/api/v1/plans', { method: 'POST', auth: false, json: { name: 'Sneaky' } });
