@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { visitorMessage } from '../helpers/fake-crisp.ts';
 import { fakeAnswer } from '../helpers/fake-groq.ts';
-import { type CrispHarness, startCrispHarness } from './harness.ts';
+import { type CrispHarness, newSession, startCrispHarness } from './harness.ts';
 
 let h: CrispHarness;
 beforeAll(async () => {
@@ -10,10 +10,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const session = () => `session_${crypto.randomUUID()}`;
-const answersFor = (text: string) =>
-  h.groq.requestsOf('answer').filter((r) => r.body.messages.some((m) => m.content.includes(text)))
-    .length;
 const lastJob = () =>
   h.deps.db
     .query<{ state: string; attempts: number; last_error: string | null }, []>(
@@ -24,19 +20,19 @@ const lastJob = () =>
 describe('crisp failures', () => {
   it('should retry a 429 and post once, without asking the LLM again', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.crisp.script('message', { status: 429, reason: 'rate_limited', retryAfter: '1' });
     await send(visitorMessage('rate limited question', { sessionId: sid }));
     await h.drain();
     expect(h.crisp.callsTo('message', sid).map((c) => c.status)).toEqual([429, 200]);
     expect(h.crisp.posted(sid, 'text').length).toBe(1);
-    expect(answersFor('rate limited question')).toBe(1);
+    expect(h.answersFor('rate limited question')).toBe(1);
     expect(lastJob()).toMatchObject({ state: 'done', attempts: 2 });
   });
 
   it('should retry 420 and 5xx as well', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.crisp.script('message', { status: 420 }, { status: 502 });
     await send(visitorMessage('calm down', { sessionId: sid }));
     await h.drain();
@@ -46,7 +42,7 @@ describe('crisp failures', () => {
 
   it('should reconcile instead of re-posting when Crisp stored the message but answered 500', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.crisp.script('message', { status: 500, apply: true });
     await send(visitorMessage('ambiguous', { sessionId: sid }));
     await h.drain();
@@ -62,7 +58,7 @@ describe('crisp failures', () => {
 
   it('should post after reconciling when Crisp did not store it (500, nothing applied)', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.crisp.script('message', { status: 500 });
     await send(visitorMessage('lost', { sessionId: sid }));
     await h.drain();
@@ -72,14 +68,14 @@ describe('crisp failures', () => {
 
   it('should fail the job and mark the connection unhealthy on 401', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.crisp.script('compose', { status: 401, reason: 'invalid_session' });
     await send(visitorMessage('revoked', { sessionId: sid }));
     await h.drain();
     expect(lastJob().state).toBe('failed');
     expect(lastJob().last_error).toContain('invalid_session');
     // Failed before the answer: no LLM call was made for it.
-    expect(answersFor('revoked')).toBe(0);
+    expect(h.answersFor('revoked')).toBe(0);
     const status = await (await h.admin(`/api/v1/chatbots/${bot.id}/integrations/crisp`)).json();
     expect(status.health).toMatchObject({ healthy: false, lastErrorStatus: 401 });
     expect(status.health.lastError).toContain('invalid_session');
@@ -87,7 +83,7 @@ describe('crisp failures', () => {
 
   it('should fail on a 404 at posting time and say so in the status', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.groq.enqueue(fakeAnswer('never seen'));
     h.crisp.script('message', { status: 404, reason: 'session_not_found' });
     await send(visitorMessage('gone', { sessionId: sid }));
@@ -96,7 +92,7 @@ describe('crisp failures', () => {
     const status = await (await h.admin(`/api/v1/chatbots/${bot.id}/integrations/crisp`)).json();
     expect(status.health.healthy).toBe(false);
     // A later successful call makes it healthy again.
-    const next = session();
+    const next = newSession();
     await send(visitorMessage('back', { sessionId: next }));
     await h.drain();
     expect(h.crisp.posted(next, 'text').length).toBe(1);
@@ -106,7 +102,7 @@ describe('crisp failures', () => {
 
   it('should give quota back and forget it on the turn in one step (a crash between never overspends)', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     const used = () =>
       h.deps.db
         .query<{ used: number }, [string]>(

@@ -10,7 +10,7 @@ import {
   visitorMessage,
 } from '../helpers/fake-crisp.ts';
 import { fakeAnswer, fakeHandoff } from '../helpers/fake-groq.ts';
-import { type CrispHarness, startCrispHarness } from './harness.ts';
+import { type CrispHarness, newSession, startCrispHarness } from './harness.ts';
 
 let h: CrispHarness;
 beforeAll(async () => {
@@ -18,17 +18,13 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const session = () => `session_${crypto.randomUUID()}`;
-const answersFor = (text: string) =>
-  h.groq.requestsOf('answer').filter((r) => r.body.messages.some((m) => m.content.includes(text)))
-    .length;
 const conversation = async (botId: string, sid: string) =>
   (await h.admin(`/api/v1/chatbots/${botId}/conversations/${sid}`)).json();
 
 describe('crisp handoff', () => {
   it('should mute the bot when a human operator replies, and record the reply in history', async () => {
     const { bot, send } = await h.connectedBot({ handoff: { muteHours: 3 } });
-    const sid = session();
+    const sid = newSession();
     const res = await send(operatorMessage('Hi, Jane from support here', { sessionId: sid }));
     expect(await res.json()).toEqual({ ok: true, action: 'muted' });
     await send(visitorMessage('Thanks Jane', { sessionId: sid }));
@@ -46,7 +42,7 @@ describe('crisp handoff', () => {
     const { bot, send } = await h.connectedBot({
       handoff: { message: 'A teammate will take it from here.' },
     });
-    const sid = session();
+    const sid = newSession();
     // Not an explicit request the pre-check catches: the model decides the handoff here.
     h.groq.enqueue(fakeHandoff('asked_for_human'));
     await send(visitorMessage('Could a person look at my order instead?', { sessionId: sid }));
@@ -78,7 +74,7 @@ describe('crisp handoff', () => {
 
   it('should hand off on an explicit request for a person without calling the LLM', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     const before = h.groq.requests.length;
     await send(visitorMessage('I want to talk to a human agent please', { sessionId: sid }));
     await h.drain();
@@ -99,7 +95,7 @@ describe('crisp handoff', () => {
     const { send } = await h.connectedBot({
       handoff: { fallbackMessage: 'Sorry, a human will reply.' },
     });
-    const sid = session();
+    const sid = newSession();
     h.groq.setDefault(() => ({ status: 500 }));
     try {
       await send(visitorMessage('What are your opening hours?', { sessionId: sid }));
@@ -118,7 +114,7 @@ describe('crisp handoff', () => {
 
   it('should abort a reply being written when an operator starts typing, and post nothing', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     // The answer streams slowly; the operator starts typing once it is under way.
     h.groq.enqueue(
       fakeAnswer('This is a long and slow answer that will never be posted.', {
@@ -149,7 +145,7 @@ describe('crisp handoff', () => {
 
   it('should mute when the conversation is routed to a human', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     expect(
       await (
         await send(setRouting('012d1926-8753-4af6-9957-4853bb6fa294', { sessionId: sid }))
@@ -170,7 +166,7 @@ describe('crisp handoff', () => {
 
   it('should drop a reply when a human replied while it was being written', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.groq.enqueue(fakeAnswer('Too late.'));
     // The operator's message arrives while the turn is under way (during its compose start).
     h.crisp.script('compose', {
@@ -187,7 +183,7 @@ describe('crisp handoff', () => {
 
   it('should re-check the mute right before posting (a mute that aborted nothing)', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.groq.enqueue(fakeAnswer('Not after a human took over.'));
     // Muted behind the worker's back (e.g. by another process) after the turn's own mute check:
     // no abort signal fires, the answer is written, only the check before the post stops it.
@@ -200,7 +196,7 @@ describe('crisp handoff', () => {
     });
     await send(visitorMessage('Late question', { sessionId: sid }));
     await h.drain();
-    expect(answersFor('Late question')).toBe(1);
+    expect(h.answersFor('Late question')).toBe(1);
     expect(h.crisp.posted(sid).length).toBe(0);
     const turn = h.deps.db
       .query('SELECT outcome FROM crisp_turns ORDER BY job_id DESC LIMIT 1')
@@ -210,7 +206,7 @@ describe('crisp handoff', () => {
 
   it('should not post over an operator who replied while an uncertain post was reconciled', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     // The first POST fails ambiguously (nothing stored); the retry reads the conversation back,
     // and the operator replies while that read is on the wire.
     h.crisp.script('message', { status: 500 });
@@ -233,7 +229,7 @@ describe('crisp handoff', () => {
 
   it('should stop a running turn and post nothing when its chatbot is deleted', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.groq.enqueue(fakeAnswer('Posted by a deleted chatbot.'));
     h.crisp.script('compose', {
       status: 200,
@@ -252,7 +248,7 @@ describe('crisp handoff', () => {
 
   it('should stop a running turn and post nothing when Crisp is disconnected', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     h.groq.enqueue(fakeAnswer('Posted after a disconnect.'));
     h.crisp.script('compose', {
       status: 200,
@@ -274,7 +270,7 @@ describe('crisp handoff', () => {
       quota: { dailyMessages: 0 },
       handoff: { quotaMessage: 'Out of answers today.' },
     });
-    const sid = session();
+    const sid = newSession();
     const before = h.groq.requests.length;
     await send(visitorMessage('First', { sessionId: sid }));
     await h.drain();
@@ -293,7 +289,7 @@ describe('crisp handoff', () => {
 
   it('should pause and resume a conversation from the admin API', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     await send(visitorMessage('One', { sessionId: sid }));
     await h.drain();
     const paused = await h.admin(`/api/v1/chatbots/${bot.id}/conversations/${sid}/pause`, {

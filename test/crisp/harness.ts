@@ -23,6 +23,9 @@ export const WEBSITE_TOKEN: FakeCrispToken = {
 export const SIGNING_SECRET = 'plugin-hooks-signing-secret-42';
 export const PUBLIC_URL = 'https://answerdesk.example.com';
 
+/** A fresh Crisp session id, so tests sharing one harness never share a conversation. */
+export const newSession = () => `session_${crypto.randomUUID()}`;
+
 export async function startCrispHarness(env: Record<string, string> = {}) {
   const crisp = startFakeCrisp({ tokens: [PLUGIN_TOKEN, WEBSITE_TOKEN], websites: [WEBSITE_ID] });
   const groq = await startFakeGroq();
@@ -112,9 +115,15 @@ export async function startCrispHarness(env: Record<string, string> = {}) {
       )
       .all();
 
+  /** Answer requests the fake Groq received whose prompt holds `text`. */
+  const answersFor = (text: string) =>
+    groq.requestsOf('answer').filter((r) => r.body.messages.some((m) => m.content.includes(text)))
+      .length;
+
   return {
     t,
     deps: t.deps,
+    answersFor,
     crisp,
     groq,
     base,

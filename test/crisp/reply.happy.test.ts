@@ -2,15 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { operatorMessage, SESSION_ID, setState, visitorMessage } from '../helpers/fake-crisp.ts';
 import { fakeAnswer } from '../helpers/fake-groq.ts';
-import { type CrispHarness, PLUGIN_TOKEN, startCrispHarness } from './harness.ts';
+import { type CrispHarness, newSession, PLUGIN_TOKEN, startCrispHarness } from './harness.ts';
 
 let h: CrispHarness;
 beforeAll(async () => {
   h = await startCrispHarness();
 });
 afterAll(() => h.close());
-
-const session = () => `session_${crypto.randomUUID()}`;
 
 describe('crisp reply (happy)', () => {
   it('should answer a visitor message once, as the bot operator, with typing around it', async () => {
@@ -56,7 +54,7 @@ describe('crisp reply (happy)', () => {
 
   it('should not answer our own reply coming back as message:received', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     await send(visitorMessage('Hi there', { sessionId: sid }));
     await h.drain();
     const ours = h.crisp.posted(sid, 'text')[0]!;
@@ -73,7 +71,7 @@ describe('crisp reply (happy)', () => {
 
   it('should answer a burst of visitor messages once, as a whole', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     for (const text of ['Hello', 'I have a question', 'about refunds']) {
       expect((await send(visitorMessage(text, { sessionId: sid }))).status).toBe(200);
     }
@@ -94,7 +92,7 @@ describe('crisp reply (happy)', () => {
       tokenKey: 'website-token-key-0123456789abcdef0123456789',
       tier: 'website',
     });
-    const sid = session();
+    const sid = newSession();
     await h.webhook(bot.id, visitorMessage('Hi', { sessionId: sid }), { key });
     await h.drain();
     expect(h.crisp.callsTo('message', sid)[0]!.tier).toBe('website');
@@ -104,7 +102,7 @@ describe('crisp reply (happy)', () => {
 
   it('should answer again after the conversation is resolved, with history restarting', async () => {
     const { bot, send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     await send(operatorMessage('A human here', { sessionId: sid }));
     await send(visitorMessage('Are you there?', { sessionId: sid }));
     await h.drain();

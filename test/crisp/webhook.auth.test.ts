@@ -1,7 +1,7 @@
 // Webhook authentication: the URL key, the plugin signature, and nothing recorded on a 401.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { delivery, visitorMessage } from '../helpers/fake-crisp.ts';
-import { type CrispHarness, SIGNING_SECRET, startCrispHarness } from './harness.ts';
+import { type CrispHarness, newSession, SIGNING_SECRET, startCrispHarness } from './harness.ts';
 
 let h: CrispHarness;
 beforeAll(async () => {
@@ -9,7 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const session = () => `session_${crypto.randomUUID()}`;
 const rows = (table: string) =>
   (h.deps.db.query(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
@@ -21,10 +20,10 @@ describe('crisp webhook (auth)', () => {
       inbox: rows('crisp_inbox'),
       conversations: rows('conversations'),
     };
-    const missing = await h.webhook(bot.id, visitorMessage('hi', { sessionId: session() }));
+    const missing = await h.webhook(bot.id, visitorMessage('hi', { sessionId: newSession() }));
     expect(missing.status).toBe(401);
     expect((await missing.json()).error.code).toBe('UNAUTHORIZED');
-    const wrong = await h.webhook(bot.id, visitorMessage('hi', { sessionId: session() }), {
+    const wrong = await h.webhook(bot.id, visitorMessage('hi', { sessionId: newSession() }), {
       key: `${key.slice(0, -1)}x`,
     });
     expect(wrong.status).toBe(401);
@@ -59,7 +58,7 @@ describe('crisp webhook (auth)', () => {
 
   it('should accept a plugin hook with a good signature and no key', async () => {
     const { bot } = await h.connectedBot({}, { signingSecret: SIGNING_SECRET });
-    const sid = session();
+    const sid = newSession();
     const res = await h.webhook(bot.id, visitorMessage('signed hello', { sessionId: sid }), {
       signingSecret: SIGNING_SECRET,
     });
@@ -70,7 +69,7 @@ describe('crisp webhook (auth)', () => {
 
   it('should sign over the timestamp header exactly as received (seconds work too)', async () => {
     const { bot } = await h.connectedBot({}, { signingSecret: SIGNING_SECRET });
-    const res = await h.webhook(bot.id, visitorMessage('in seconds', { sessionId: session() }), {
+    const res = await h.webhook(bot.id, visitorMessage('in seconds', { sessionId: newSession() }), {
       signingSecret: SIGNING_SECRET,
       timestamp: String(Math.floor(Date.now() / 1000)),
     });
@@ -80,24 +79,28 @@ describe('crisp webhook (auth)', () => {
   it('should refuse a bad signature, even next to a right key, and record nothing', async () => {
     const { bot, key } = await h.connectedBot({}, { signingSecret: SIGNING_SECRET });
     const before = rows('jobs');
-    const bad = await h.webhook(bot.id, visitorMessage('forged', { sessionId: session() }), {
+    const bad = await h.webhook(bot.id, visitorMessage('forged', { sessionId: newSession() }), {
       signingSecret: SIGNING_SECRET,
       badSignature: true,
     });
     expect(bad.status).toBe(401);
-    const badWithKey = await h.webhook(bot.id, visitorMessage('forged', { sessionId: session() }), {
-      signingSecret: SIGNING_SECRET,
-      badSignature: true,
-      key,
-    });
+    const badWithKey = await h.webhook(
+      bot.id,
+      visitorMessage('forged', { sessionId: newSession() }),
+      {
+        signingSecret: SIGNING_SECRET,
+        badSignature: true,
+        key,
+      },
+    );
     expect(badWithKey.status).toBe(401);
     // Signed with another secret.
-    const other = await h.webhook(bot.id, visitorMessage('forged', { sessionId: session() }), {
+    const other = await h.webhook(bot.id, visitorMessage('forged', { sessionId: newSession() }), {
       signingSecret: 'some-other-secret',
     });
     expect(other.status).toBe(401);
     // A body changed after signing.
-    const init = delivery(visitorMessage('original', { sessionId: session() }), {
+    const init = delivery(visitorMessage('original', { sessionId: newSession() }), {
       signingSecret: SIGNING_SECRET,
     });
     const tampered = await fetch(`${h.base}/api/integrations/livechat/crisp/webhook/${bot.id}`, {
@@ -110,7 +113,7 @@ describe('crisp webhook (auth)', () => {
 
   it('should accept the body re-serialised by JSON.stringify when Crisp signed that form', async () => {
     const { bot } = await h.connectedBot({}, { signingSecret: SIGNING_SECRET });
-    const event = visitorMessage('spaced', { sessionId: session() });
+    const event = visitorMessage('spaced', { sessionId: newSession() });
     const signed = delivery(event, { signingSecret: SIGNING_SECRET });
     // Same signature (over the compact form), body sent pretty-printed.
     const res = await fetch(`${h.base}/api/integrations/livechat/crisp/webhook/${bot.id}`, {
@@ -125,15 +128,23 @@ describe('crisp webhook (auth)', () => {
     try {
       const { bot } = await strict.connectedBot({}, { signingSecret: SIGNING_SECRET });
       const old = String(Date.now() - 3600_000);
-      const stale = await strict.webhook(bot.id, visitorMessage('old', { sessionId: session() }), {
-        signingSecret: SIGNING_SECRET,
-        timestamp: old,
-      });
+      const stale = await strict.webhook(
+        bot.id,
+        visitorMessage('old', { sessionId: newSession() }),
+        {
+          signingSecret: SIGNING_SECRET,
+          timestamp: old,
+        },
+      );
       expect(stale.status).toBe(401);
-      const fresh = await strict.webhook(bot.id, visitorMessage('new', { sessionId: session() }), {
-        signingSecret: SIGNING_SECRET,
-        timestamp: String(Math.floor(Date.now() / 1000)),
-      });
+      const fresh = await strict.webhook(
+        bot.id,
+        visitorMessage('new', { sessionId: newSession() }),
+        {
+          signingSecret: SIGNING_SECRET,
+          timestamp: String(Math.floor(Date.now() / 1000)),
+        },
+      );
       expect(fresh.status).toBe(200);
     } finally {
       await strict.close();

@@ -1,7 +1,7 @@
 // Webhook order of checks, malformed deliveries, duplicates and filters.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { delivery, visitorMessage, WEBSITE_ID } from '../helpers/fake-crisp.ts';
-import { type CrispHarness, startCrispHarness } from './harness.ts';
+import { type CrispHarness, newSession, startCrispHarness } from './harness.ts';
 
 let h: CrispHarness;
 beforeAll(async () => {
@@ -9,7 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const session = () => `session_${crypto.randomUUID()}`;
 const url = (botId: string, key?: string) =>
   `${h.base}/api/integrations/livechat/crisp/webhook/${botId}${key ? `?key=${encodeURIComponent(key)}` : ''}`;
 const jobCount = () => (h.deps.db.query('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n;
@@ -21,13 +20,13 @@ describe('crisp webhook (errors and filters)', () => {
     expect((await h.webhook(bot.id, visitorMessage('hi'), { key: 'x' })).status).toBe(404);
     const { key } = await h.connect(bot.id);
     expect(
-      (await h.webhook(bot.id, visitorMessage('hi', { sessionId: session() }), { key })).status,
+      (await h.webhook(bot.id, visitorMessage('hi', { sessionId: newSession() }), { key })).status,
     ).toBe(200);
     expect(
       (await h.admin(`/api/v1/chatbots/${bot.id}/integrations/crisp`, { method: 'DELETE' })).status,
     ).toBe(204);
     expect(
-      (await h.webhook(bot.id, visitorMessage('hi', { sessionId: session() }), { key })).status,
+      (await h.webhook(bot.id, visitorMessage('hi', { sessionId: newSession() }), { key })).status,
     ).toBe(404);
   });
 
@@ -83,7 +82,7 @@ describe('crisp webhook (errors and filters)', () => {
 
   it('should answer a duplicate delivery 200 without a second job or reply', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     const event = visitorMessage('Only once please', { sessionId: sid });
     expect(await (await send(event)).json()).toEqual({ ok: true, action: 'queued' });
     const jobs = jobCount();
@@ -100,7 +99,7 @@ describe('crisp webhook (errors and filters)', () => {
 
   it('should answer concurrent duplicate deliveries with a single job', async () => {
     const { send } = await h.connectedBot();
-    const sid = session();
+    const sid = newSession();
     const event = visitorMessage('Racing', { sessionId: sid });
     const before = jobCount();
     const results = await Promise.all(
@@ -114,7 +113,7 @@ describe('crisp webhook (errors and filters)', () => {
 
   it('should drop events it does not handle, and messages it must not answer, with 200', async () => {
     const { send } = await h.connectedBot({ channels: ['chat'] });
-    const sid = session();
+    const sid = newSession();
     const before = jobCount();
     const dropped = [
       {
@@ -151,7 +150,7 @@ describe('crisp webhook (errors and filters)', () => {
 
   it('should answer other channels when the chatbot allows them', async () => {
     const { send } = await h.connectedBot({ channels: ['chat', 'urn:crisp.im:whatsapp:0'] });
-    const sid = session();
+    const sid = newSession();
     expect(
       await (
         await send(visitorMessage('hola', { sessionId: sid, origin: 'urn:crisp.im:whatsapp:0' }))

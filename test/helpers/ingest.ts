@@ -52,3 +52,17 @@ export async function searchHits(t: TestApp, chatbotId: string, query: string) {
     text: string;
   }[];
 }
+
+/** DESIGN §2: the fields of a source, sorted; only sitemap sources add `progress`. */
+export const SOURCE_FIELDS = [
+  'chunkCount',
+  'createdAt',
+  'error',
+  'externalId',
+  'id',
+  'status',
+  'title',
+  'type',
+  'updatedAt',
+  'url',
+];

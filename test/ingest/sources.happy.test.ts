@@ -8,6 +8,7 @@ import {
   buildIngestApp,
   createChatbot,
   getSourceJson,
+  SOURCE_FIELDS,
   searchHits,
   sourcesPath,
   upload,
@@ -61,20 +62,7 @@ describe('URL sources (happy)', () => {
     expect(source).toMatchObject({ status: 'ready', error: null, title: 'Refunds', chunkCount: 1 });
     // DESIGN §2's source fields, no more (only sitemap sources add `progress`).
     for (const shown of [created, source]) {
-      expect(Object.keys(shown).sort()).toEqual(
-        [
-          'id',
-          'type',
-          'title',
-          'url',
-          'externalId',
-          'status',
-          'error',
-          'chunkCount',
-          'createdAt',
-          'updatedAt',
-        ].sort(),
-      );
+      expect(Object.keys(shown).sort()).toEqual(SOURCE_FIELDS);
     }
     const hits = await searchHits(t, chatbotId, 'refunds fourteen days');
     expect(hits[0]).toMatchObject({

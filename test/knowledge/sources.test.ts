@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { SOURCE_FIELDS } from '../helpers/ingest.ts';
 
 let t: TestApp;
 let chatbotId: string;
@@ -48,20 +49,7 @@ describe('sources (happy)', () => {
       chunkCount: 2,
     });
     // DESIGN §2: a source carries exactly these fields (only a sitemap adds `progress`).
-    expect(Object.keys(source).sort()).toEqual(
-      [
-        'id',
-        'type',
-        'title',
-        'url',
-        'externalId',
-        'status',
-        'error',
-        'chunkCount',
-        'createdAt',
-        'updatedAt',
-      ].sort(),
-    );
+    expect(Object.keys(source).sort()).toEqual(SOURCE_FIELDS);
     expect(typeof source.id).toBe('string');
     const hits = (await (await search('how long do refunds take')).json()).hits;
     expect(hits[0]).toMatchObject({ sourceId: source.id, title: 'Handbook', url: null });
