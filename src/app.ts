@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import { crispRoutes } from './crisp/index.ts';
 import type { Embedder } from './embeddings/types.ts';
 import { AppError } from './errors.ts';
-import { isAdmin, isAdminPath } from './http/auth.ts';
+import { isAdmin, isPublicPath } from './http/auth.ts';
 import { defaultBodyParser } from './http/body.ts';
 import { docs } from './http/docs.ts';
 import { errorHandler } from './http/error-handler.ts';
@@ -61,10 +61,14 @@ export function createApp(deps: AppDeps) {
     .use(errorHandler(deps))
     // Authentication runs first, before parsing and validation, so an anonymous caller learns
     // nothing about the body it sent.
-    .onRequest(({ request }) => {
-      const { pathname } = new URL(request.url);
+    // `path` is the one the router computed from the URL and will route on: deciding on another
+    // parse of the URL (e.g. `new URL().pathname`) once let `Host: x` + `/zz/api/v1/…` through.
+    .onRequest((ctx) => {
+      const { request } = ctx;
+      // Elysia sets `path` on the context before this hook; its types omit it. Missing → denied.
+      const path = (ctx as { path?: unknown }).path;
       if (
-        isAdminPath(pathname) &&
+        !(typeof path === 'string' && isPublicPath(path)) &&
         !isAdmin(request.headers.get('authorization'), deps.config.ADMIN_TOKEN)
       ) {
         throw new AppError(

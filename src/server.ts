@@ -4,6 +4,7 @@ import { type AppDeps, createApp } from './app.ts';
 import { type Config, loadConfig } from './config.ts';
 import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
 import type { Embedder } from './embeddings/types.ts';
+import { routableRequest } from './http/host.ts';
 import { Metrics } from './http/metrics.ts';
 import { writeServiceMarker } from './ingest/service-marker.ts';
 import { Worker } from './jobs/worker.ts';
@@ -83,7 +84,10 @@ export function startServer(
     // Bun's own cap, just above ours: the app answers 413 with the envelope below it
     // (src/http/body.ts); above it Bun answers a bare 413.
     maxRequestBodySize: Math.max(config.UPLOAD_LIMIT_BYTES, config.BODY_LIMIT_BYTES) + 1_048_576,
-    fetch: (request) => app.handle(request),
+    fetch: (request) => {
+      const routable = routableRequest(request);
+      return routable instanceof Response ? routable : app.handle(routable);
+    },
   });
   let stopping: Promise<void> | undefined;
   const stop = (reason: string) => {

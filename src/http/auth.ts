@@ -1,4 +1,6 @@
-// Admin authentication: a bearer token compared in constant time, checked before anything else.
+// Admin authentication: deny by default. Every path needs the admin token unless it is one of the
+// few public routes below; the decision is made on the path the router routes, never on a second
+// parse of the URL (the two can differ: see `routedPath` in src/app.ts and test/http/auth-bypass).
 import { timingSafeEqual } from 'node:crypto';
 
 const digest = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest();
@@ -16,7 +18,20 @@ export function isAdmin(authorization: string | null, adminToken: string): boole
 }
 
 /**
- * Paths that need the admin token: `/api/v1` and `/metrics`, with or without a trailing slash or
- * more segments (Elysia routes `/metrics/` to `/metrics`, so an exact match would let it through).
+ * The routes anyone may call, as exact patterns over the raw routed path (no decoding: the router
+ * matches static segments raw, so `%2F` or `%61` never turn a public path into an admin one or
+ * back). A trailing slash is allowed because the router ignores it. Everything else — admin API,
+ * /metrics, unknown paths — needs the token, so a new route is protected unless listed here.
  */
-export const isAdminPath = (pathname: string) => /^\/(?:api\/v1|metrics)(?:\/|$)/.test(pathname);
+const PUBLIC_PATHS = [
+  /^\/healthz\/?$/,
+  /^\/readyz\/?$/,
+  /^\/docs\/?$/,
+  /^\/docs\/json\/?$/,
+  /^\/docs\/assets\/swagger-ui(?:-bundle\.js|\.css)$/,
+  // The Crisp webhook authenticates itself (URL key or HMAC signature).
+  /^\/api\/integrations\/livechat\/crisp\/webhook\/[^/]+\/?$/,
+];
+
+/** True for the few routes that need no admin token (see PUBLIC_PATHS). */
+export const isPublicPath = (path: string) => PUBLIC_PATHS.some((re) => re.test(path));

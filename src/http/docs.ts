@@ -6,7 +6,7 @@ import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' };
 // Embedded as files so /docs renders with no internet (STACK.md §7).
 import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' };
 import type { GenericSchema } from 'valibot';
-import { isAdminPath } from './auth.ts';
+import { isPublicPath } from './auth.ts';
 import { ownParsers } from './body.ts';
 import { ErrorResponse } from './model.ts';
 
@@ -51,7 +51,7 @@ function acceptsOf(route: RouteView, defaultParser: unknown): readonly string[] 
  * Builds the OpenAPI document from the app's routes with the plugin's generator, then states
  * what the generator cannot know: which content types each body takes (our parse hooks are
  * functions, which it skips), which routes are public (`security: []`, from the same
- * `isAdminPath` the auth check uses), and the error answers every route can give.
+ * `isPublicPath` the auth check uses), and the error answers every route can give.
  */
 export function buildOpenApiDocument(
   routes: readonly RouteView[],
@@ -115,7 +115,7 @@ export function buildOpenApiDocument(
     for (const [method, operation] of Object.entries(operations)) {
       operation.responses ??= {};
       const responses = operation.responses;
-      if (isAdminPath(path)) {
+      if (!isPublicPath(path)) {
         operation.security = [{ bearerAuth: [] }];
         responses[401] ??= errorRef('Missing or invalid admin token');
       } else {

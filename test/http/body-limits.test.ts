@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { Elysia } from 'elysia';
 import { limitedBody, rawBody, readBodyText } from '../../src/http/body.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
-import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.ts';
 
 const LIMIT = 2048;
 const UPLOAD = 8192;
@@ -131,7 +131,11 @@ describe('body limits (default JSON)', () => {
     const res = await app.handle(
       new Request('http://localhost/nowhere', {
         method: 'POST',
-        headers: { ...json, 'content-length': String(UPLOAD + 1) },
+        headers: {
+          ...json,
+          'content-length': String(UPLOAD + 1),
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+        },
         body: '{}',
       }),
     );

@@ -1,6 +1,5 @@
 // The OpenAPI document and the Swagger UI page: complete, public, offline.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { isAdminPath } from '../../src/http/auth.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 
 type Operation = {
@@ -54,9 +53,17 @@ describe('docs (OpenAPI document)', () => {
   });
 
   it('should mark public routes security: [] and admin routes with the bearer token', () => {
+    // Written out, not derived from the auth module: a route made public by mistake fails here.
+    const publicPaths = new Set([
+      '/healthz',
+      '/readyz',
+      '/docs',
+      '/docs/json',
+      '/api/integrations/livechat/crisp/webhook/{chatbotId}',
+    ]);
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const op of Object.values(ops)) {
-        if (isAdminPath(path)) {
+        if (!publicPaths.has(path)) {
           expect(op.security).toEqual([{ bearerAuth: [] }]);
           expect(op.responses?.['401']).toBeDefined();
         } else {

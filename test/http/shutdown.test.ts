@@ -3,7 +3,7 @@ import { describe, expect, it } from 'bun:test';
 import { rmSync } from 'node:fs';
 import { startServer } from '../../src/server.ts';
 import { pingDatabase } from '../../src/storage/sqlite/db.ts';
-import { buildTestApp } from '../helpers/app.ts';
+import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts';
 
 describe('shutdown', () => {
   it('should finish in-flight requests, refuse new ones, then run stop hooks and close storage', async () => {
@@ -31,7 +31,9 @@ describe('shutdown', () => {
     });
     const server = startServer(t.deps, app);
 
-    const slow = fetch(`${server.url}/slow`);
+    const slow = fetch(`${server.url}/slow`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     await inFlight;
     const stopped = server.stop('test');
     const refused = await fetch(`${server.url}/healthz`).then(
