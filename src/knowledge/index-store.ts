@@ -385,12 +385,16 @@ export class LanceKnowledgeStore {
     return rows.map(fromLance).sort((a, b) => a.position - b.position);
   }
 
-  /** BM25 full-text search within one chatbot. The query is matched as words: no syntax. */
+  /**
+   * BM25 full-text search within one chatbot. The query is matched as words: no syntax. It goes in
+   * as a MatchQuery, never as a plain string: LanceDB reads a string wrapped in double quotes as a
+   * phrase query, which needs positions the index does not store (it failed on `"refunds"`).
+   */
   async searchText(chatbotId: string, query: string, limit: number): Promise<LegHit[]> {
     if (!/[\p{L}\p{N}]/u.test(query)) return [];
     const rows = await this.#table
       .query()
-      .fullTextSearch(query, { columns: ['search_text'] })
+      .fullTextSearch(new lancedb.MatchQuery(query, 'search_text'))
       .where(`chatbot_id = ${sqlString(chatbotId)}`)
       .select(COLUMNS)
       .limit(limit)
