@@ -22,12 +22,15 @@ import type { Logger } from './logging.ts';
 import { planRoutes } from './plans/index.ts';
 import { usageRoutes } from './quotas/index.ts';
 import type { LanceConnection } from './storage/lancedb/db.ts';
+import type { WriteHealth } from './storage/sqlite/write-health.ts';
 import { VERSION } from './version.ts';
 
 export type AppDeps = {
   config: Config;
   log: Logger;
   db: Database;
+  /** Whether SQLite can write (disk full → /readyz 503, the worker pauses claiming). */
+  storage: WriteHealth;
   lance: LanceConnection;
   /** Vectors for the knowledge index; null when EMBEDDING_PROVIDER=none (full-text only). */
   embedder: Embedder | null;
