@@ -61,6 +61,11 @@ export function createApp(deps: AppDeps) {
     () => [];
   const app = new Elysia({ name: 'answerdesk' })
     .use(requestContext(deps))
+    // A write the disk refused in any request shows in /readyz at once; the answer itself is
+    // the error handler's (this hook returns nothing, so it runs next).
+    .onError({ as: 'global' }, ({ error }) => {
+      deps.storage.report(error);
+    })
     .use(errorHandler(deps))
     // Authentication runs first, before parsing and validation, so an anonymous caller learns
     // nothing about the body it sent.

@@ -26,6 +26,3 @@ export function fillDisk(db: Database): () => void {
     db.exec('DELETE FROM test_disk_filler');
   };
 }
-
-/** True when `e` is SQLite's SQLITE_FULL. */
-export const isDiskFull = (e: unknown) => (e as { code?: string } | null)?.code === 'SQLITE_FULL';
