@@ -386,9 +386,8 @@ export class LanceKnowledgeStore {
   }
 
   /**
-   * BM25 full-text search within one chatbot. The query is matched as words: no syntax. It goes in
-   * as a MatchQuery, never as a plain string: LanceDB reads a string wrapped in double quotes as a
-   * phrase query, which needs positions the index does not store (it failed on `"refunds"`).
+   * BM25 full-text search within one chatbot, the query matched as words (a MatchQuery: LanceDB
+   * reads a string in double quotes as a phrase query, which fails on our position-less index).
    */
   async searchText(chatbotId: string, query: string, limit: number): Promise<LegHit[]> {
     if (!/[\p{L}\p{N}]/u.test(query)) return [];
