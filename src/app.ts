@@ -22,12 +22,15 @@ import type { Logger } from './logging.ts';
 import { planRoutes } from './plans/index.ts';
 import { usageRoutes } from './quotas/index.ts';
 import type { LanceConnection } from './storage/lancedb/db.ts';
+import type { WriteHealth } from './storage/sqlite/write-health.ts';
 import { VERSION } from './version.ts';
 
 export type AppDeps = {
   config: Config;
   log: Logger;
   db: Database;
+  /** Whether SQLite can write (disk full → /readyz 503, the worker pauses claiming). */
+  storage: WriteHealth;
   lance: LanceConnection;
   /** Vectors for the knowledge index; null when EMBEDDING_PROVIDER=none (full-text only). */
   embedder: Embedder | null;
@@ -58,6 +61,11 @@ export function createApp(deps: AppDeps) {
     () => [];
   const app = new Elysia({ name: 'answerdesk' })
     .use(requestContext(deps))
+    // A write the disk refused in any request shows in /readyz at once; the answer itself is
+    // the error handler's (this hook returns nothing, so it runs next).
+    .onError({ as: 'global' }, ({ error }) => {
+      deps.storage.report(error);
+    })
     .use(errorHandler(deps))
     // Authentication runs first, before parsing and validation, so an anonymous caller learns
     // nothing about the body it sent.

@@ -13,6 +13,7 @@ import { createLlmClient } from './llm/groq-client.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { openLance } from './storage/lancedb/db.ts';
 import { openDatabase } from './storage/sqlite/db.ts';
+import { WriteHealth } from './storage/sqlite/write-health.ts';
 import { VERSION } from './version.ts';
 
 /** Opens storage and builds every dependency the app needs from the configuration. */
@@ -36,16 +37,19 @@ export async function buildDeps(
     embedder,
   });
   const metrics = new Metrics();
+  const storage = new WriteHealth(db, log.child({ component: 'storage' }));
   const worker = new Worker({
     db,
     log: log.child({ component: 'worker' }),
     metrics,
     concurrency: config.WORKER_CONCURRENCY,
+    storage,
   });
   return {
     config,
     log,
     db,
+    storage,
     lance,
     embedder,
     knowledge,

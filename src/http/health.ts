@@ -33,6 +33,18 @@ async function bounded(
   }
 }
 
+/** SQLite answers reads and can write (a disk-full failure shows here until writes pass again). */
+function sqliteReadiness(deps: AppDeps): ReadinessCheck {
+  if (!pingDatabase(deps.db)) return { name: 'sqlite', ok: false };
+  const failure = deps.storage.check();
+  if (!failure) return { name: 'sqlite', ok: true };
+  return {
+    name: 'sqlite',
+    ok: false,
+    detail: `${failure.reason} (since ${new Date(failure.since).toISOString()})`,
+  };
+}
+
 export function healthRoutes(
   deps: AppDeps,
   { checkTimeoutMs = READINESS_CHECK_TIMEOUT_MS }: { checkTimeoutMs?: number } = {},
@@ -47,7 +59,7 @@ export function healthRoutes(
       async ({ set }) => {
         const lance = async () => ({ name: 'lancedb', ok: await pingLance(deps.lance) });
         const checks: ReadinessCheck[] = [
-          { name: 'sqlite', ok: pingDatabase(deps.db) },
+          sqliteReadiness(deps),
           await bounded('lancedb', lance, checkTimeoutMs),
         ];
         const warnings: string[] = [];

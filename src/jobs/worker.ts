@@ -4,69 +4,49 @@
 // answers); a `dedupeKey` is accepted once; jobs sharing a `serialKey` run one at a time in
 // insertion order; a failing job is retried with capped exponential backoff and jitter up to its
 // `maxAttempts`, then marked failed with the reason. Jobs left `running` by a crash are resumed
-// at start, so handlers must be idempotent (record intent before side effects).
+// at start, so handlers must be idempotent (record intent before side effects). When SQLite
+// cannot write (disk full), nothing new is claimed until a probe write passes, and an outcome
+// that could not be recorded is kept in memory and recorded as soon as it can be: the job is
+// never left `running` until a restart.
 import type { Database } from 'bun:sqlite';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../logging.ts';
+import { WriteHealth } from '../storage/sqlite/write-health.ts';
+import { recordOutcome } from './outcomes.ts';
+import type {
+  EnqueueOptions,
+  JobContext,
+  JobHandler,
+  JobOutcome,
+  JobRow,
+  JobState,
+} from './types.ts';
 
-export type JobState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+export type {
+  EnqueueOptions,
+  Job,
+  JobContext,
+  JobHandler,
+  JobOutcome,
+  JobRow,
+  JobState,
+} from './types.ts';
 
-export type Job<P = unknown> = {
-  id: number;
-  kind: string;
-  chatbotId: string | null;
-  serialKey: string | null;
-  payload: P;
-  state: JobState;
-  /** 1 on the first run. */
-  attempt: number;
-  maxAttempts: number;
-};
-
-/** What a handler reports; throwing counts as `retry` with the error's message. */
-export type JobOutcome =
-  | { status: 'done'; result?: unknown }
-  | { status: 'retry'; error: string; delayMs?: number }
-  | { status: 'failed'; error: string }
-  | { status: 'cancelled'; reason: string };
-
-export type JobContext<P> = Job<P> & { signal: AbortSignal; log: Logger };
-
-export type JobHandler<P = unknown> = {
-  run: (job: JobContext<P>) => Promise<JobOutcome | undefined>;
-  /** Jobs of this kind running at once (also bounded by the worker's total). */
-  concurrency?: number;
-  maxAttempts?: number;
-  /** Backoff after attempt n: min(capMs, baseMs · 2^(n-1)) ± 25 % jitter. */
-  backoff?: { baseMs: number; capMs: number };
-};
-
-export type EnqueueOptions = {
-  chatbotId?: string | null;
-  /** Accepted once: a second enqueue with the same key is a no-op (`duplicate: true`). */
-  dedupeKey?: string;
-  /** Jobs with the same key run one at a time, oldest first. */
-  serialKey?: string;
-  /** Earliest start (ms since epoch); default now. */
-  runAt?: number;
-  maxAttempts?: number;
-};
-
-type Row = {
-  id: number;
-  kind: string;
-  chatbot_id: string | null;
-  serial_key: string | null;
-  payload: string;
-  state: JobState;
-  attempts: number;
-  max_attempts: number;
-};
-
-const DEFAULT_BACKOFF = { baseMs: 1_000, capMs: 60_000 };
 const DEFAULT_MAX_ATTEMPTS = 5;
 /** Even with timers armed, look for due jobs this often (covers clock jumps). */
 const SAFETY_POLL_MS = 5_000;
+/** An outcome storage refused is recorded again after 1 s, doubling up to this. */
+const RECORD_RETRY_CAP_MS = 30_000;
+
+/** A run whose outcome is not in SQLite yet (storage refused it); its row is still `running`. */
+type Unrecorded = {
+  row: JobRow;
+  handler: JobHandler<never>;
+  outcome: JobOutcome;
+  log: Logger;
+  tries: number;
+  retryAt: number;
+};
 
 export type WorkerOptions = {
   db: Database;
@@ -76,6 +56,8 @@ export type WorkerOptions = {
   concurrency: number;
   now?: () => number;
   random?: () => number;
+  /** Whether SQLite can write (shared with /readyz); one over `db` by default. */
+  storage?: WriteHealth;
 };
 
 export class Worker {
@@ -88,12 +70,15 @@ export class Worker {
   private poll: ReturnType<typeof setInterval> | undefined;
   private started = false;
   private stopping = false;
+  private readonly unrecorded = new Map<number, Unrecorded>();
   private readonly now: () => number;
   private readonly random: () => number;
+  readonly storage: WriteHealth;
 
   constructor(private readonly options: WorkerOptions) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.storage = options.storage ?? new WriteHealth(options.db, options.log, this.now);
   }
 
   register<P>(kind: string, handler: JobHandler<P>): this {
@@ -110,37 +95,39 @@ export class Worker {
     const now = this.now();
     const maxAttempts =
       options.maxAttempts ?? this.handlers.get(kind)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    const row = this.options.db
-      .query<
-        { id: number },
-        [
-          string,
-          string | null,
-          string | null,
-          string | null,
-          string,
-          number,
-          number,
-          number,
-          number,
-        ]
-      >(
-        `INSERT INTO jobs (kind, chatbot_id, dedupe_key, serial_key, payload, max_attempts, run_at, created_at, updated_at)
+    const row = this.write(() =>
+      this.options.db
+        .query<
+          { id: number },
+          [
+            string,
+            string | null,
+            string | null,
+            string | null,
+            string,
+            number,
+            number,
+            number,
+            number,
+          ]
+        >(
+          `INSERT INTO jobs (kind, chatbot_id, dedupe_key, serial_key, payload, max_attempts, run_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (dedupe_key) DO NOTHING
          RETURNING id`,
-      )
-      .get(
-        kind,
-        options.chatbotId ?? null,
-        options.dedupeKey ?? null,
-        options.serialKey ?? null,
-        JSON.stringify(payload),
-        maxAttempts,
-        options.runAt ?? now,
-        now,
-        now,
-      );
+        )
+        .get(
+          kind,
+          options.chatbotId ?? null,
+          options.dedupeKey ?? null,
+          options.serialKey ?? null,
+          JSON.stringify(payload),
+          maxAttempts,
+          options.runAt ?? now,
+          now,
+          now,
+        ),
+    );
     if (!row) return { id: null, duplicate: true };
     this.options.metrics?.inc('answerdesk_jobs_enqueued_total', 'Jobs committed to the queue.', {
       kind,
@@ -154,6 +141,8 @@ export class Worker {
     if (this.started) return;
     this.started = true;
     this.stopping = false;
+    // Outcomes a previous stop could not record: their rows are reset below and run again.
+    this.unrecorded.clear();
     const resumed = this.options.db
       .query("UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'")
       .run(this.now()).changes;
@@ -171,6 +160,13 @@ export class Worker {
     this.timer = undefined;
     this.poll = undefined;
     await Promise.all([...this.running.values()].map((r) => r.done));
+    this.recordUnrecorded(true);
+    if (this.unrecorded.size > 0) {
+      this.options.log.warn(
+        { jobs: this.unrecorded.size },
+        'job outcomes not recorded at stop (storage refused); those jobs run again at the next start',
+      );
+    }
   }
 
   /** Aborts the running jobs with this serial key (e.g. an operator started typing). */
@@ -214,19 +210,27 @@ export class Worker {
   }
 
   /**
-   * Runs until no job is pending or running. Tests call this instead of sleeping. With
-   * `skipDelays` (the default) jobs scheduled for later (backoff, burst windows) are made due
-   * at once, as if their time had come.
+   * Runs until no job is pending or running, or until storage refuses writes (then it returns
+   * with the work left for when space is back). Tests call this instead of sleeping. With
+   * `skipDelays` (the default) jobs scheduled for later (backoff, burst windows), the next write
+   * probe and outcomes waiting to be recorded are made due at once, as if their time had come.
    */
   async drain({ skipDelays = true, maxRounds = 1_000 } = {}): Promise<void> {
     for (let round = 0; round < maxRounds; round++) {
-      if (skipDelays) {
-        this.options.db
-          .query("UPDATE jobs SET run_at = ? WHERE state = 'pending' AND run_at > ?")
-          .run(this.now(), this.now());
+      if (skipDelays && this.storage.writable({ force: true })) {
+        // Recorded first, so a retry they schedule is made due below.
+        this.recordUnrecorded(true);
+        try {
+          this.options.db
+            .query("UPDATE jobs SET run_at = ? WHERE state = 'pending' AND run_at > ?")
+            .run(this.now(), this.now());
+        } catch (error) {
+          if (!this.storage.report(error)) throw error;
+        }
       }
-      this.tick(true);
+      this.tick(true, skipDelays);
       if (this.running.size === 0) {
+        if (this.storage.failure) return;
         const due = this.options.db
           .query<{ n: number }, [number]>(
             "SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND run_at <= ?",
@@ -260,12 +264,12 @@ export class Worker {
   }
 
   /** The next job that may start now, honouring serial keys and per-kind limits. */
-  private claimable(now: number, peek = false): Row | undefined {
+  private claimable(now: number, peek = false): JobRow | undefined {
     const kinds = [...this.handlers.keys()].filter((k) => this.slotsFor(k));
     if (kinds.length === 0) return undefined;
     const placeholders = kinds.map(() => '?').join(',');
     const row = this.options.db
-      .query<Row, (string | number)[]>(
+      .query<JobRow, (string | number)[]>(
         `SELECT id, kind, chatbot_id, serial_key, payload, state, attempts, max_attempts FROM jobs j
          WHERE state = 'pending' AND run_at <= ? AND kind IN (${placeholders})
            AND (serial_key IS NULL OR NOT EXISTS (
@@ -283,20 +287,40 @@ export class Worker {
     return { ...row, attempts: row.attempts + 1 };
   }
 
-  /** Starts as many due jobs as the limits allow, then arms a timer for the next one. */
-  private tick(force = false): void {
+  /** Runs `write`; a storage failure it throws is reported (claiming pauses) and rethrown. */
+  private write<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (error) {
+      this.storage.report(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Records waiting outcomes, starts as many due jobs as the limits allow, then arms a timer for
+   * the next one. While storage refuses writes, it only probes (when due, or at once with `now`).
+   */
+  private tick(force = false, now = false): void {
     if ((!this.started || this.stopping) && !force) return;
     try {
-      while (this.running.size < this.options.concurrency) {
-        const row = this.claimable(this.now());
-        if (!row) break;
-        this.launch(row);
+      const recovering = this.storage.failure !== null;
+      if (this.storage.writable({ force: now })) {
+        this.recordUnrecorded(now || recovering);
+        while (!this.storage.failure && this.running.size < this.options.concurrency) {
+          const row = this.claimable(this.now());
+          if (!row) break;
+          this.launch(row);
+        }
       }
       this.arm();
     } catch (error) {
       // Called from timers and finished jobs: a storage error thrown here would end the process.
-      // The safety poll looks again.
-      this.options.log.error({ err: error }, 'worker could not look for due jobs');
+      // The timer or the safety poll looks again.
+      if (!this.storage.report(error)) {
+        this.options.log.error({ err: error }, 'worker could not look for due jobs');
+      }
+      this.arm();
     }
   }
 
@@ -304,18 +328,26 @@ export class Worker {
     if (!this.started || this.stopping) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const next = this.options.db
-      .query<{ at: number | null }, []>(
-        "SELECT MIN(run_at) AS at FROM jobs WHERE state = 'pending'",
-      )
-      .get();
-    if (next?.at == null) return;
-    const delay = Math.max(0, Math.min(next.at - this.now(), SAFETY_POLL_MS));
-    if (delay === 0 && this.running.size >= this.options.concurrency) return;
+    // While storage refuses writes, only the next probe is worth waking for.
+    const wakeAt = this.storage.failure
+      ? [this.storage.nextProbeAt]
+      : [...this.unrecorded.values()].map((u) => u.retryAt);
+    if (!this.storage.failure) {
+      const next = this.options.db
+        .query<{ at: number | null }, []>(
+          "SELECT MIN(run_at) AS at FROM jobs WHERE state = 'pending'",
+        )
+        .get();
+      // A due job waiting for a slot starts when a running one finishes (that ticks).
+      const full = this.running.size >= this.options.concurrency;
+      if (next?.at != null && !(full && next.at <= this.now())) wakeAt.push(next.at);
+    }
+    if (wakeAt.length === 0) return;
+    const delay = Math.max(0, Math.min(Math.min(...wakeAt) - this.now(), SAFETY_POLL_MS));
     this.timer = setTimeout(() => this.tick(), Math.max(delay, 10));
   }
 
-  private launch(row: Row): void {
+  private launch(row: JobRow): void {
     const handler = this.handlers.get(row.kind)!;
     const controller = new AbortController();
     const log = this.options.log.child({ jobId: row.id, kind: row.kind, attempt: row.attempts });
@@ -336,19 +368,11 @@ export class Worker {
       try {
         outcome = (await handler.run(job)) ?? { status: 'done' };
       } catch (e) {
+        // A write the disk refused inside the handler pauses claiming too, until space is back.
+        this.storage.report(e);
         outcome = { status: 'retry', error: e instanceof Error ? e.message : String(e) };
       }
-      try {
-        this.finish(row, handler, outcome, log);
-      } catch (error) {
-        // Storage refused the write (disk full, locked past busy_timeout). The row stays
-        // `running`, so the next start resumes the job; a rejection here would be unhandled and
-        // end the process.
-        log.error(
-          { err: error },
-          'could not record the job outcome; it runs again after a restart',
-        );
-      }
+      this.record({ row, handler, outcome, log, tries: 0, retryAt: 0 });
     })().finally(() => {
       this.running.delete(row.id);
       this.tick();
@@ -356,48 +380,45 @@ export class Worker {
     this.running.set(row.id, { kind: row.kind, serialKey: row.serial_key, controller, done });
   }
 
-  private finish(row: Row, handler: JobHandler<never>, outcome: JobOutcome, log: Logger): void {
-    const now = this.now();
-    const db = this.options.db;
-    let state: JobState;
-    if (outcome.status === 'retry' && row.attempts < row.max_attempts) {
-      const { baseMs, capMs } = handler.backoff ?? DEFAULT_BACKOFF;
-      const base = Math.min(capMs, baseMs * 2 ** (row.attempts - 1));
-      const delay = Math.min(
-        capMs,
-        outcome.delayMs ?? Math.round(base * (0.75 + this.random() * 0.5)),
-      );
-      db.query(
-        "UPDATE jobs SET state = 'pending', run_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-      ).run(now + delay, outcome.error, now, row.id);
-      log.warn({ error: outcome.error, retryInMs: delay }, 'job will be retried');
-      state = 'pending';
-    } else {
-      state =
-        outcome.status === 'done'
-          ? 'done'
-          : outcome.status === 'cancelled'
-            ? 'cancelled'
-            : 'failed';
-      const error =
-        outcome.status === 'retry' || outcome.status === 'failed'
-          ? outcome.error
-          : outcome.status === 'cancelled'
-            ? outcome.reason
-            : null;
-      const result =
-        outcome.status === 'done' && outcome.result !== undefined
-          ? JSON.stringify(outcome.result)
-          : null;
-      db.query(
-        'UPDATE jobs SET state = ?, last_error = ?, result = ?, finished_at = ?, updated_at = ? WHERE id = ?',
-      ).run(state, error, result, now, now, row.id);
-      if (state === 'failed') log.error({ error }, 'job failed');
+  /**
+   * Records a run's outcome. When storage refuses (disk full, locked past busy_timeout), the
+   * outcome waits in memory and is recorded again with backoff; its row stays `running`
+   * meanwhile, so neither the job nor its serial key is claimed twice. A throw here would be an
+   * unhandled rejection and end the process.
+   */
+  private record(u: Unrecorded): boolean {
+    try {
+      recordOutcome({
+        db: this.options.db,
+        row: u.row,
+        handler: u.handler,
+        outcome: u.outcome,
+        log: u.log,
+        now: this.now(),
+        random: this.random,
+        metrics: this.options.metrics,
+      });
+      this.unrecorded.delete(u.row.id);
+      if (u.tries > 0) u.log.info({ tries: u.tries + 1 }, 'job outcome recorded after a retry');
+      return true;
+    } catch (error) {
+      this.storage.report(error);
+      u.tries++;
+      u.retryAt = this.now() + Math.min(RECORD_RETRY_CAP_MS, 1_000 * 2 ** (u.tries - 1));
+      if (u.tries === 1) {
+        u.log.error({ err: error }, 'could not record the job outcome; retrying');
+      }
+      this.unrecorded.set(u.row.id, u);
+      return false;
     }
-    this.options.metrics?.inc('answerdesk_jobs_total', 'Job runs by kind and resulting state.', {
-      kind: row.kind,
-      state,
-    });
+  }
+
+  /** Records the waiting outcomes that are due (all with `now`); stops at the first refusal. */
+  private recordUnrecorded(now: boolean): void {
+    for (const u of [...this.unrecorded.values()]) {
+      if (!now && this.now() < u.retryAt) continue;
+      if (!this.record(u)) return;
+    }
   }
 
   /** Deletes finished jobs older than `ageMs` (their dedupe keys expire with them). */

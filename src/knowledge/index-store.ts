@@ -385,12 +385,15 @@ export class LanceKnowledgeStore {
     return rows.map(fromLance).sort((a, b) => a.position - b.position);
   }
 
-  /** BM25 full-text search within one chatbot. The query is matched as words: no syntax. */
+  /**
+   * BM25 full-text search within one chatbot, the query matched as words (a MatchQuery: LanceDB
+   * reads a string in double quotes as a phrase query, which fails on our position-less index).
+   */
   async searchText(chatbotId: string, query: string, limit: number): Promise<LegHit[]> {
     if (!/[\p{L}\p{N}]/u.test(query)) return [];
     const rows = await this.#table
       .query()
-      .fullTextSearch(query, { columns: ['search_text'] })
+      .fullTextSearch(new lancedb.MatchQuery(query, 'search_text'))
       .where(`chatbot_id = ${sqlString(chatbotId)}`)
       .select(COLUMNS)
       .limit(limit)

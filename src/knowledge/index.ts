@@ -5,6 +5,7 @@ import { getChatbot } from '../chatbots/service.ts';
 import { ErrorResponse } from '../http/model.ts';
 import { ingestFeature } from '../ingest/index.ts';
 import { isFetchedType } from '../ingest/service.ts';
+import { createInlineSource, recoverInterruptedSources, refreshSource } from './inline-sources.ts';
 import {
   ChatbotParams,
   CreateSourceBody,
@@ -17,21 +18,28 @@ import {
   SourceParams,
 } from './model.ts';
 import { searchKnowledge } from './search.ts';
-import {
-  createInlineSource,
-  deleteSource,
-  getSource,
-  type KnowledgeCtx,
-  listSources,
-  refreshSource,
-} from './service.ts';
+import { deleteSource, getSource, type KnowledgeCtx, listSources } from './service.ts';
 
 export function knowledgeCtx(deps: AppDeps): KnowledgeCtx {
-  return { db: deps.db, store: deps.knowledge, log: deps.log.child({ component: 'knowledge' }) };
+  return {
+    db: deps.db,
+    store: deps.knowledge,
+    log: deps.log.child({ component: 'knowledge' }),
+    storage: deps.storage,
+  };
 }
 
 export function knowledgeRoutes(deps: AppDeps) {
   const ctx = knowledgeCtx(deps);
+  // Text and Q&A sources left `indexing` by a crash or a full disk: failed now (at start), and
+  // again whenever writes pass after a failure.
+  const recover = () => recoverInterruptedSources(deps.db, ctx.log);
+  try {
+    recover();
+  } catch (err) {
+    if (!deps.storage.report(err)) throw err;
+  }
+  deps.storage.onRecovered(recover);
   // URL, sitemap and file sources: background jobs of the ingestion feature (src/ingest).
   const ingestion = ingestFeature(deps);
   let reembedding: Promise<number> | undefined;
@@ -59,6 +67,7 @@ export function knowledgeRoutes(deps: AppDeps) {
           413: ErrorResponse,
           415: ErrorResponse,
           422: ErrorResponse,
+          503: ErrorResponse,
         },
         detail: {
           tags: ['knowledge'],
@@ -118,6 +127,7 @@ export function knowledgeRoutes(deps: AppDeps) {
           400: ErrorResponse,
           401: ErrorResponse,
           404: ErrorResponse,
+          503: ErrorResponse,
         },
         detail: {
           tags: ['knowledge'],

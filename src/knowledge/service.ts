@@ -3,6 +3,7 @@ import type { Database } from 'bun:sqlite';
 import { getChatbot } from '../chatbots/service.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { Logger } from '../logging.ts';
+import { storageFailureReason, type WriteHealth } from '../storage/sqlite/write-health.ts';
 import {
   type Chunk,
   type ChunkSettings,
@@ -12,7 +13,7 @@ import {
   DEFAULT_CHUNK_SETTINGS,
 } from './chunk.ts';
 import type { ChunkRow, LanceKnowledgeStore } from './index-store.ts';
-import type { QaSourceBody, Source, SourceStatus, SourceType, TextSourceBody } from './model.ts';
+import type { Source, SourceStatus, SourceType } from './model.ts';
 
 /** What knowledge services need: plain dependencies, never the HTTP context. */
 export type KnowledgeCtx = {
@@ -21,6 +22,8 @@ export type KnowledgeCtx = {
   log: Logger;
   /** Chunking settings; defaults to DEFAULT_CHUNK_SETTINGS (the eval command may override). */
   chunking?: ChunkSettings;
+  /** Told about writes the disk refused (/readyz shows them). */
+  storage?: WriteHealth;
 };
 
 /** A document ready to be chunked: what a fetcher or parser (URL, sitemap page, file) produces. */
@@ -233,6 +236,8 @@ export function buildRows(
 
 function errorMessage(e: unknown): string {
   if (e instanceof AppError) return e.message;
+  const storage = storageFailureReason(e);
+  if (storage) return storage;
   return e instanceof Error ? e.message.slice(0, 500) : 'indexing failed';
 }
 
@@ -288,7 +293,15 @@ export async function ingestDocuments(
     }
   } catch (e) {
     ctx.log.warn({ err: e, sourceId: row.id }, 'source indexing failed');
-    setSourceStatus(ctx.db, row.id, { status: 'failed', error: errorMessage(e) });
+    ctx.storage?.report(e);
+    try {
+      setSourceStatus(ctx.db, row.id, { status: 'failed', error: errorMessage(e) });
+    } catch (markError) {
+      // The disk refused this too: the source stays `indexing` until storage recovers or the
+      // next start (recoverInterruptedSources); the caller still learns the first cause.
+      ctx.storage?.report(markError);
+      ctx.log.error({ err: markError, sourceId: row.id }, 'could not mark the source failed');
+    }
     throw e;
   }
   return getSource(ctx.db, row.chatbot_id, row.id);
@@ -302,35 +315,6 @@ export function ingestDocument(
   opts: { force?: boolean } = {},
 ): Promise<Source> {
   return ingestDocuments(ctx, source, [doc], opts);
-}
-
-/** The document a text or Q&A source indexes, from its stored input. */
-function documentOf(type: SourceType, input: Record<string, unknown>): IngestDoc | null {
-  if (type === 'text') return { title: String(input.title), text: String(input.text) };
-  if (type === 'qa')
-    return { title: String(input.question), text: String(input.answer), kind: 'qa' };
-  return null;
-}
-
-/** Adds a text or Q&A source; it is searchable when this returns. */
-export async function createInlineSource(
-  ctx: KnowledgeCtx,
-  chatbotId: string,
-  body: TextSourceBody | QaSourceBody,
-): Promise<Source> {
-  const input =
-    body.type === 'text'
-      ? { title: body.title.trim(), text: body.text }
-      : { question: body.question.trim(), answer: body.answer };
-  const source = createSourceRecord(ctx.db, chatbotId, {
-    type: body.type,
-    title: body.type === 'text' ? (input.title as string) : (input.question as string),
-    externalId: body.externalId ?? null,
-    status: 'indexing',
-    input,
-  });
-  const doc = documentOf(body.type, input) as IngestDoc;
-  return ingestDocument(ctx, source, doc, { force: true });
 }
 
 /**
@@ -398,21 +382,6 @@ export async function ingestNewTextSources(
   }
   await flush();
   return ids.map((id) => getSource(ctx.db, chatbotId, id));
-}
-
-/** Re-indexes a text or Q&A source from its stored input; unchanged content is skipped. */
-export async function refreshSource(
-  ctx: KnowledgeCtx,
-  chatbotId: string,
-  sourceId: string,
-): Promise<Source> {
-  const source = getSource(ctx.db, chatbotId, sourceId);
-  const doc = documentOf(source.type, getSourceInput(ctx.db, sourceId));
-  if (!doc) {
-    // URL, sitemap and file sources are re-fetched by their background job (ingestion feature).
-    throw new AppError('BAD_REQUEST', `Refreshing a ${source.type} source is not supported`);
-  }
-  return ingestDocument(ctx, source, doc);
 }
 
 /** Deletes a source: its chunks leave the index first, then its row. */

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { rmSync } from 'node:fs';
 import { healthRoutes } from '../../src/http/health.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { fillDisk } from '../helpers/disk-full.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -68,6 +69,24 @@ describe('health', () => {
         detail: 'no answer within 50 ms',
       });
       expect(body.checks).toContainEqual({ name: 'lancedb', ok: true });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('should answer /readyz 503 with a plain reason while SQLite cannot write, and 200 once it can', async () => {
+    const own = await buildTestApp();
+    try {
+      const free = fillDisk(own.deps.db);
+      const full = await own.request('/readyz', { auth: false });
+      expect(full.status).toBe(503);
+      const sqlite = (await full.json()).checks.find((c: { name: string }) => c.name === 'sqlite');
+      expect(sqlite.ok).toBe(false);
+      expect(sqlite.detail).toStartWith('disk full: cannot write (since ');
+      free();
+      const back = await own.request('/readyz', { auth: false });
+      expect(back.status).toBe(200);
+      expect((await back.json()).checks).toContainEqual({ name: 'sqlite', ok: true });
     } finally {
       await own.close();
     }

@@ -3,6 +3,7 @@ import { Worker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/logging.ts';
 import { type Database, openDatabase } from '../../src/storage/sqlite/db.ts';
 import { tempDir } from '../helpers/app.ts';
+import { fillDisk } from '../helpers/disk-full.ts';
 
 const log = createLogger('silent');
 let db: Database;
@@ -34,17 +35,124 @@ describe('worker', () => {
     expect(w.stats().done).toBe(1);
   });
 
-  it('should keep going when storage refuses to record an outcome, and rerun the job after a restart', async () => {
-    // Stands in for a full disk: the write that records the outcome fails.
-    db.exec(`CREATE TRIGGER refuse_done BEFORE UPDATE OF state ON jobs WHEN NEW.state = 'done'
-             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  it('should record an outcome the full disk refused once space is back, without a restart', async () => {
     let runs = 0;
-    const w = newWorker().register('x', { run: async () => void runs++ });
-    w.enqueue('x', {});
+    let free = () => {};
+    const w = newWorker().register<{ text: string }>('big', {
+      run: async () => {
+        runs++;
+        // The disk fills while the job runs: its row (over one page) cannot change size now.
+        free = fillDisk(db);
+        return { status: 'done' };
+      },
+    });
+    w.enqueue('big', { text: 'x'.repeat(6_000) });
     await w.drain();
     expect(runs).toBe(1);
     expect(w.stats().running).toBe(1);
-    db.exec('DROP TRIGGER refuse_done');
+    expect(w.storage.failure?.reason).toBe('disk full: cannot write');
+    await w.drain();
+    expect(w.stats().running).toBe(1);
+    free();
+    await w.drain();
+    expect(w.stats()).toMatchObject({ running: 0, done: 1 });
+    expect(runs).toBe(1);
+    expect(w.storage.failure).toBeNull();
+  });
+
+  it('should record the refused outcome on its own once space is back (a started worker, no drain)', async () => {
+    // Waits on the worker's own log lines, not on time: the first write probe is due after 1 s.
+    const seen = new Map<string, PromiseWithResolvers<void>>();
+    const logged = (msg: string) => {
+      if (!seen.has(msg)) seen.set(msg, Promise.withResolvers<void>());
+      return seen.get(msg)!.promise;
+    };
+    const lines = createLogger('info', {
+      write: (line: string) => {
+        const { msg } = JSON.parse(line) as { msg: string };
+        logged(msg);
+        seen.get(msg)?.resolve();
+      },
+    });
+    let free = () => {};
+    const w = new Worker({ db, log: lines, concurrency: 2 }).register('big', {
+      run: async () => {
+        free = fillDisk(db);
+        return { status: 'done' };
+      },
+    });
+    w.start();
+    w.enqueue('big', { text: 'x'.repeat(6_000) });
+    await logged('could not record the job outcome; retrying');
+    expect(w.stats().running).toBe(1);
+    free();
+    await logged('job outcome recorded after a retry');
+    expect(w.stats()).toMatchObject({ running: 0, done: 1 });
+    await w.stop();
+  });
+
+  it('should run a job again when space is back after the disk refused both its work and its retry', async () => {
+    db.exec('CREATE TABLE job_output (text TEXT NOT NULL)');
+    let runs = 0;
+    let free = () => {};
+    const w = newWorker().register<{ text: string }>('writer', {
+      run: async (job) => {
+        runs++;
+        if (runs === 1) free = fillDisk(db);
+        db.query('INSERT INTO job_output (text) VALUES (?)').run(job.payload.text);
+        return { status: 'done' };
+      },
+    });
+    w.enqueue('writer', { text: 'y'.repeat(6_000) });
+    await w.drain();
+    expect(runs).toBe(1);
+    expect(w.stats().running).toBe(1);
+    // Nothing is claimed or run again while writes fail.
+    await w.drain();
+    expect(runs).toBe(1);
+    free();
+    await w.drain();
+    expect(runs).toBe(2);
+    expect(w.stats()).toMatchObject({ running: 0, pending: 0, done: 1 });
+    expect(db.query('SELECT COUNT(*) AS n FROM job_output').get()).toEqual({ n: 1 });
+  });
+
+  it('should claim no new job while storage refuses writes, and take them all once it accepts', async () => {
+    let runs = 0;
+    let free = () => {};
+    const w = newWorker(1).register<{ text: string }>('q', {
+      run: async () => {
+        runs++;
+        if (runs === 1) free = fillDisk(db);
+        return { status: 'done' };
+      },
+    });
+    w.enqueue('q', { text: 'z'.repeat(6_000) });
+    w.enqueue('q', { text: 'small' });
+    w.enqueue('q', { text: 'small' });
+    await w.drain();
+    expect(runs).toBe(1);
+    expect(w.stats()).toMatchObject({ running: 1, pending: 2 });
+    free();
+    await w.drain();
+    expect(runs).toBe(3);
+    expect(w.stats()).toMatchObject({ running: 0, pending: 0, done: 3 });
+  });
+
+  it('should rerun a job whose outcome could not be recorded before a stop, at the next start', async () => {
+    let runs = 0;
+    let free = () => {};
+    const w = newWorker().register('x', {
+      run: async () => {
+        if (++runs === 1) free = fillDisk(db);
+        return { status: 'done' };
+      },
+    });
+    w.enqueue('x', { text: 'x'.repeat(6_000) });
+    await w.drain();
+    await w.stop();
+    expect(w.stats().running).toBe(1);
+    free();
     const restarted = newWorker().register('x', { run: async () => void runs++ });
     restarted.start();
     await restarted.drain();

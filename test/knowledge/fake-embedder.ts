@@ -10,6 +10,8 @@ export class FakeEmbedder implements Embedder {
   failWith: Error | null = null;
   /** When set, embed() waits for it (to interleave other work with an ingestion). */
   gate: Promise<void> | null = null;
+  /** When set, embed() calls it first (something that happens while a text is embedded). */
+  onEmbed: (() => void) | null = null;
 
   constructor(
     readonly dimension = 384,
@@ -33,6 +35,7 @@ export class FakeEmbedder implements Embedder {
 
   async embed(texts: string[], _kind: EmbedKind): Promise<Float32Array[]> {
     this.calls++;
+    this.onEmbed?.();
     if (this.gate) await this.gate;
     if (this.failWith) throw this.failWith;
     this.embedded += texts.length;
