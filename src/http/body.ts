@@ -1,6 +1,7 @@
 // Request bodies: every route's body is read with a byte limit (413), in an accepted content type
 // (415), and parsed by us, never by Elysia's unbounded default parsers.
 import { AppError } from '../errors.ts';
+import { jsonShapeProblem } from './json-limits.ts';
 
 /** Context fields a parse hook reads (a subset of Elysia's parse context). */
 type ParseContext = { request: Request };
@@ -67,6 +68,26 @@ export async function readBodyText(request: Request, limitBytes: number): Promis
   return new TextDecoder().decode(await readBody(request, limitBytes));
 }
 
+/**
+ * Parses a JSON text received from outside: its shape is bounded first (depth, number of values;
+ * see json-limits.ts), then JSON.parse judges the syntax. 400 either way, never echoing the text.
+ */
+export function parseJsonText(text: string): unknown {
+  const problem = jsonShapeProblem(text);
+  if (problem) throw new AppError('BAD_REQUEST', problem);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('INVALID_JSON', 'The request body is not valid JSON');
+  }
+}
+
+/**
+ * Multipart framing (boundaries, part headers, small fields) read on top of an upload limit, so
+ * a file of exactly the limit fits; the route checks the file itself against the limit.
+ */
+export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
 /** The media type of a Content-Type header, lower-cased, without parameters. */
 export function mediaType(header: string | null): string {
   return (header ?? '').split(';', 1)[0]!.trim().toLowerCase();
@@ -107,11 +128,7 @@ export function limitedBody(limits: { jsonBytes: number; multipartBytes?: number
     if (isJsonType(type)) {
       const bytes = await readBody(request, limits.jsonBytes);
       if (bytes.byteLength === 0) return {};
-      try {
-        return JSON.parse(new TextDecoder().decode(bytes));
-      } catch {
-        throw new AppError('INVALID_JSON', 'The request body is not valid JSON');
-      }
+      return parseJsonText(new TextDecoder().decode(bytes));
     }
     if (type === 'multipart/form-data' && limits.multipartBytes !== undefined) {
       const bytes = await readBody(request, limits.multipartBytes);
