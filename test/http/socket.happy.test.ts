@@ -145,6 +145,21 @@ describe('playground over a real socket', () => {
     });
   });
 
+  it('should stream for a conversation id of any characters, percent-encoded in the header', async () => {
+    // Found by the OpenAPI fuzz test: a non-ASCII id in the header was a 500.
+    for (const id of ['Ünïcode 💬 id', 'line\r\nbreak', 'plain-id_1']) {
+      const res = await api(`/api/v1/chatbots/${chatbotId}/chat`, {
+        method: 'POST',
+        headers: { accept: 'text/event-stream' },
+        json: { message: 'Hi', conversationId: id },
+      });
+      expect(res.status).toBe(200);
+      expect(decodeURIComponent(res.headers.get('x-conversation-id')!)).toBe(id);
+      const done = sseEvents(await res.text()).at(-1)!;
+      expect(done).toMatchObject({ event: 'done', data: { conversationId: id } });
+    }
+  });
+
   it('should answer as JSON without the Accept header', async () => {
     groq.enqueue(fakeAnswer('We open at nine [1].'));
     const res = await api(`/api/v1/chatbots/${chatbotId}/chat`, {
