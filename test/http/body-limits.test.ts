@@ -5,6 +5,7 @@ import { Elysia } from 'elysia';
 import {
   limitedBody,
   MULTIPART_OVERHEAD_BYTES,
+  MULTIPART_PARTS_MAX,
   rawBody,
   readBodyText,
 } from '../../src/http/body.ts';
@@ -198,6 +199,39 @@ describe('body limits (routes that choose their own)', () => {
     await expectError(await upload(UPLOAD + 1), 413, 'PAYLOAD_TOO_LARGE');
     // Framing is bounded too: a body far over the limit is refused before it is read.
     await expectError(await upload(UPLOAD + 200_000), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('should bound multipart bodies: at most 100 parts (400), text fields of 64 KiB together (413)', async () => {
+    const fields = (n: number, size = 1) => {
+      const form = new FormData();
+      for (let i = 0; i < n; i++) form.append(`f${i}`, 'x'.repeat(size));
+      return form;
+    };
+    // Repeated fields become arrays; a form of exactly 100 parts is taken.
+    const repeated = new FormData();
+    repeated.append('a', '1');
+    repeated.append('a', '2');
+    repeated.append('b', '3');
+    const ok = await post('/test/upload', repeated);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ json: { a: ['1', '2'], b: '3' } });
+    // The sources route reads UPLOAD + MULTIPART_OVERHEAD_BYTES: room for the cases below. A form
+    // it parsed is then judged by the schema (422: unknown fields); one it refused never is.
+    const sources = '/api/v1/chatbots/x1/sources';
+    await expectError(await post(sources, fields(MULTIPART_PARTS_MAX)), 422, 'VALIDATION_FAILED');
+    const many = await post(sources, fields(MULTIPART_PARTS_MAX + 1));
+    await expectError(many.clone(), 400, 'BAD_REQUEST');
+    expect((await many.json()).error.message).toBe('The multipart body has more than 100 parts');
+    await expectError(
+      await post(sources, fields(1, MULTIPART_OVERHEAD_BYTES - 2)),
+      422,
+      'VALIDATION_FAILED',
+    );
+    await expectError(
+      await post(sources, fields(1, MULTIPART_OVERHEAD_BYTES + 1)),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('should leave a raw route its exact bytes, its own checks first, and its own limit', async () => {
