@@ -159,7 +159,7 @@ describe('config (the real process)', () => {
       'answerdesk: bad configuration: BAD_ENVIRONMENT: PORT must be at most 65535',
     );
     expect(await new Response(proc.stdout).text()).toBe('');
-  });
+  }, 30_000);
 
   it('should log where the generated token is, never the token, and stop on SIGTERM', async () => {
     const dataDir = join(scratch(), 'data');

@@ -48,5 +48,5 @@ describe('crisp visitor message length', () => {
     const conv = await (await h.admin(`/api/v1/chatbots/${bot.id}/conversations/${sid}`)).json();
     const visitor = conv.messages.find((m: { role: string }) => m.role === 'visitor');
     expect(visitor.content).toBe(text);
-  });
+  }, 30_000);
 });
