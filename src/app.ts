@@ -8,7 +8,7 @@ import { crispRoutes } from './crisp/index.ts';
 import type { Embedder } from './embeddings/types.ts';
 import { AppError } from './errors.ts';
 import { isAdmin, isPublicPath } from './http/auth.ts';
-import { defaultBodyParser } from './http/body.ts';
+import { defaultBodyParser, MULTIPART_OVERHEAD_BYTES } from './http/body.ts';
 import { docs } from './http/docs.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
@@ -55,8 +55,12 @@ export type AppDeps = {
 };
 
 export function createApp(deps: AppDeps) {
-  // The largest body any route may take; anything declaring more is refused before routing.
-  const maxBodyBytes = Math.max(deps.config.BODY_LIMIT_BYTES, deps.config.UPLOAD_LIMIT_BYTES);
+  // The largest body any route may take; anything declaring more is refused before routing. An
+  // upload of exactly UPLOAD_LIMIT_BYTES arrives with its multipart framing on top.
+  const maxBodyBytes = Math.max(
+    deps.config.BODY_LIMIT_BYTES,
+    deps.config.UPLOAD_LIMIT_BYTES + MULTIPART_OVERHEAD_BYTES,
+  );
   let routes: () => readonly { method: string; path: string; hooks: { parse?: unknown } }[] =
     () => [];
   const app = new Elysia({ name: 'answerdesk' })

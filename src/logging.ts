@@ -42,13 +42,37 @@ export function createLogger(
   return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
-/** Query parameters whose values must never reach a log line. */
-const SECRET_PARAMS = /([?&](?:key|token|secret|api_key|apikey)=)[^&#]*/gi;
+/**
+ * Names of query parameters whose values never reach a log line: anything that looks like a
+ * credential (`key`, `access_token`, `client_secret`, `api-key`, `password`, `sig`, `auth`, …).
+ * Deliberately broad: masking a harmless value costs nothing, logging a token costs a leak.
+ */
+const SECRET_PARAM_NAME =
+  /token|secret|passw|pwd|key|auth|sig|credential|session|cookie|jwt|bearer|hmac|otp|code/i;
+
+/** `name=value` pairs after the `?` (and in a `#` fragment, where OAuth puts tokens). */
+const PARAM = /([?&;#])([^=&;#]*)=([^&;#]*)/g;
 
 /** `user:password@` in an absolute URL (e.g. an EMBEDDING_BASE_URL with basic auth). */
 const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i;
 
-/** Masks secret query parameters (the webhook `key`, …) and credentials in a URL or path. */
+function paramName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw;
+  }
+}
+
+/** Masks secret query parameters (the webhook `key`, `access_token`, …) and credentials in a URL or path. */
 export function redactUrl(url: string): string {
-  return url.replace(USER_INFO, '$1[REDACTED]@').replace(SECRET_PARAMS, '$1[REDACTED]');
+  const withoutUser = url.replace(USER_INFO, '$1[REDACTED]@');
+  const query = withoutUser.search(/[?#]/);
+  if (query === -1) return withoutUser;
+  const tail = withoutUser
+    .slice(query)
+    .replace(PARAM, (pair, separator: string, name: string) =>
+      SECRET_PARAM_NAME.test(paramName(name)) ? `${separator}${name}=[REDACTED]` : pair,
+    );
+  return withoutUser.slice(0, query) + tail;
 }

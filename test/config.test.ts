@@ -43,6 +43,21 @@ describe('config (parse)', () => {
       expect(message).not.toContain(value);
   });
 
+  it('should take PORT from 0 to 65535 and refuse anything outside or not a whole number', () => {
+    for (const port of ['0', '1', '3000', '65535'])
+      expect(parseEnv({ PORT: port }).PORT).toBe(Number(port));
+    for (const port of ['65536', '70000', '-1', '99999999999', '80.5', '1e3', '0x50', '']) {
+      let error: unknown;
+      try {
+        parseEnv({ PORT: port });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems.map((p) => p.key)).toEqual(['PORT']);
+    }
+  });
+
   it('should apply the documented defaults when the environment is empty', () => {
     const env = parseEnv({});
     expect(env.PORT).toBe(3000);
@@ -129,6 +144,22 @@ describe('config (the real process)', () => {
     expect(stderr).not.toContain('loud');
     expect(proc.stdout.toString()).toBe('');
   });
+
+  it('should exit 1 naming PORT when it is out of range (65536), before listening anywhere', async () => {
+    const proc = Bun.spawn(['bun', 'run', 'src/index.ts'], {
+      cwd: root,
+      env: { ...baseEnv(), PORT: '65536', DATA_DIR: join(scratch(), 'data') },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    expect(await proc.exited).toBe(1);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr.trim()).toBe(
+      'answerdesk: bad configuration: BAD_ENVIRONMENT: PORT must be at most 65535',
+    );
+    expect(await new Response(proc.stdout).text()).toBe('');
+  }, 30_000);
 
   it('should log where the generated token is, never the token, and stop on SIGTERM', async () => {
     const dataDir = join(scratch(), 'data');

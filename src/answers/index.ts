@@ -95,7 +95,8 @@ export function answerRoutes(deps: AppDeps) {
           'cache-control': 'no-cache',
           // Reverse proxies (nginx) would otherwise buffer the stream and defeat it.
           'x-accel-buffering': 'no',
-          'x-conversation-id': conversationId,
+          // A header value must be visible Latin-1; the id may be any 1–128 characters.
+          'x-conversation-id': encodeURIComponent(conversationId.toWellFormed()),
         },
       });
     },

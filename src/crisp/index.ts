@@ -13,7 +13,7 @@ import {
   listConversations,
 } from '../conversations/service.ts';
 import { AppError, notFound } from '../errors.ts';
-import { rawBody, readBodyText } from '../http/body.ts';
+import { parseJsonText, rawBody, readBodyText } from '../http/body.ts';
 import { ErrorResponse } from '../http/model.ts';
 import { botStateOf, hoursFrom, mute, unmute } from './bot-state.ts';
 import { HttpCrispClient } from './client.ts';
@@ -394,13 +394,7 @@ export function crispRoutes(deps: AppDeps) {
         });
         throw new AppError('UNAUTHORIZED', 'Missing or invalid webhook key or signature');
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        throw new AppError('INVALID_JSON', 'The body is not valid JSON');
-      }
-      const envelope = v.safeParse(Envelope, json);
+      const envelope = v.safeParse(Envelope, parseJsonText(raw));
       if (!envelope.success) {
         throw new AppError(
           'BAD_REQUEST',
@@ -415,8 +409,10 @@ export function crispRoutes(deps: AppDeps) {
           throw new AppError('BAD_REQUEST', `Malformed ${envelope.output.event} event data`);
         throw e;
       }
+      // The event name comes from the caller: only the handled ones become label values.
+      const event = CRISP_EVENTS.includes(envelope.output.event) ? envelope.output.event : 'other';
       deps.metrics.inc('answerdesk_crisp_webhooks_total', 'Crisp webhook deliveries by result.', {
-        event: envelope.output.event,
+        event,
         action,
       });
       return { ok: true, action };

@@ -6,6 +6,7 @@
 // the POST; an intent whose POST may have gone out is reconciled against Crisp, not re-posted).
 import type { Database } from 'bun:sqlite';
 import type { AnswerInput, AnswerResult, SearchHit } from '../answers/answer.ts';
+import { capMessage } from '../answers/model.ts';
 import type { Chatbot } from '../chatbots/model.ts';
 import { findChatbot } from '../chatbots/service.ts';
 import type { HandoffReason } from '../conversations/model.ts';
@@ -364,7 +365,8 @@ async function answerTurn(
   const result = await deps.answer({
     chatbot,
     conversationId: turn.conversation_id,
-    message: turn.question,
+    // The history keeps the visitor's whole text; the LLM gets the playground's bound of it.
+    message: capMessage(turn.question),
     ...(turn.visitor_message_id ? { visitorMessageId: turn.visitor_message_id } : {}),
     signal: job.signal,
     // The counter and the turn's record of it change in one transaction: a crash between the

@@ -1,6 +1,8 @@
-// Webhook authentication: the URL `key` in constant time, or the plugin HMAC over the raw body.
+// Webhook authentication: the plugin HMAC over the raw body when the chatbot has a signing secret,
+// else the URL `key` in constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { safeEqual } from '../http/auth.ts';
+import { jsonShapeProblem } from '../http/json-limits.ts';
 
 export type VerifyInput = {
   rawBody: string;
@@ -40,6 +42,8 @@ function signatureValid(secret: string, input: VerifyInput): boolean {
   if (hexEqual(crispSignature(secret, input.timestamp, input.rawBody), input.signature)) {
     return true;
   }
+  // Re-serialising walks the whole value: only for bodies of bounded shape (json-limits.ts).
+  if (jsonShapeProblem(input.rawBody) !== null) return false;
   let canonical: string;
   try {
     canonical = JSON.stringify(JSON.parse(input.rawBody));
@@ -53,16 +57,19 @@ function signatureValid(secret: string, input: VerifyInput): boolean {
 }
 
 /**
- * Checks a delivery. A signature, when the chatbot has a signing secret and the request carries
- * one, must be valid (a wrong one is refused even next to a right key); otherwise the URL key must
- * match. `maxAgeSeconds` > 0 also refuses signed deliveries whose timestamp is too far from now.
+ * Checks a delivery. A chatbot with a signing secret (Plugin Hooks) accepts only a valid
+ * signature: the URL key alone, or next to a missing or wrong signature, is refused, since the key
+ * travels in URLs that proxies and logs may keep. Without a signing secret (Website Hooks are
+ * unsigned) the URL key must match. `maxAgeSeconds` > 0 also refuses signed deliveries whose
+ * timestamp is too far from now.
  */
 export function verifyDelivery(
   input: VerifyInput,
   secrets: VerifySecrets,
   options: { maxAgeSeconds: number; now: number },
 ): VerifyResult {
-  if (secrets.signingSecret && input.signature) {
+  if (secrets.signingSecret) {
+    if (!input.signature) return { ok: false, why: 'missing_signature' };
     if (!signatureValid(secrets.signingSecret, input)) return { ok: false, why: 'bad_signature' };
     if (options.maxAgeSeconds > 0) {
       const at = timestampMs(input.timestamp ?? '');

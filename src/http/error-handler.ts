@@ -13,13 +13,31 @@ type Issue = {
   type?: string;
 };
 
-/** Field paths and what each expects: never the received values (they may hold secrets). */
+/** The longest field path a validation message shows; longer ones are cut, with an ellipsis. */
+export const FIELD_PATH_CHARS_MAX = 64;
+
+/** The most issues a validation message lists; the rest are counted. */
+export const ISSUES_SHOWN_MAX = 10;
+
+/** Cuts a field path a caller chose (an unknown key can be any length) to FIELD_PATH_CHARS_MAX. */
+function boundedPath(path: string): string {
+  if (path.length <= FIELD_PATH_CHARS_MAX) return path;
+  let cut = path.slice(0, FIELD_PATH_CHARS_MAX - 1);
+  // Never leave half of a surrogate pair behind.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+/**
+ * Field paths and what each expects: never the received values (they may hold secrets), and the
+ * paths bounded in length and number, since the keys of a body are the caller's too.
+ */
 export function describeIssues(issues: readonly Issue[], where: string): string {
-  const parts = issues.slice(0, 10).map((issue) => {
+  const parts = issues.slice(0, ISSUES_SHOWN_MAX).map((issue) => {
     const path = (issue.path ?? [])
       .map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p)))
       .join('.');
-    const field = path || where;
+    const field = boundedPath(path) || where;
     const expected =
       issue.expected === 'never'
         ? 'is not an allowed field'
@@ -28,6 +46,8 @@ export function describeIssues(issues: readonly Issue[], where: string): string 
           : `must satisfy ${issue.type ?? 'constraint'}${issue.expected ? ` ${issue.expected}` : ''}`;
     return `${field}: ${expected}`;
   });
+  const more = issues.length - parts.length;
+  if (more > 0) parts.push(`and ${more} more`);
   return `Invalid ${where}: ${parts.join('; ')}`;
 }
 

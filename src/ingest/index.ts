@@ -1,7 +1,7 @@
 // The ingestion feature as the sources routes use it: body parsing (JSON or multipart upload),
 // creating URL/sitemap/file sources with their job, refresh, and clean-up on delete.
 import type { AppDeps } from '../app.ts';
-import { type BodyParser, limitedBody, mediaType } from '../http/body.ts';
+import { type BodyParser, limitedBody, MULTIPART_OVERHEAD_BYTES, mediaType } from '../http/body.ts';
 import type { Source } from '../knowledge/model.ts';
 import type { FileSourceBody, SitemapSourceBody, UrlSourceBody } from './model.ts';
 import {
@@ -13,9 +13,6 @@ import {
   ingestSettings,
   registerIngestJob,
 } from './service.ts';
-
-/** Multipart framing (boundaries, part headers, small fields) allowed on top of the file. */
-const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
 export type IngestFeature = ReturnType<typeof ingestFeature>;
 

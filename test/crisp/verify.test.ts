@@ -52,24 +52,66 @@ describe('verifyDelivery', () => {
     });
   });
 
-  it('should accept the right key without a signature, and refuse wrong or missing keys', () => {
+  it('should accept the right key without a signing secret, and refuse wrong or missing keys', () => {
+    const unsigned = { ...secrets, signingSecret: null };
     const input = { rawBody: body, key: secrets.webhookSecret, signature: null, timestamp: null };
-    expect(verifyDelivery(input, secrets, { maxAgeSeconds: 0, now })).toEqual({
+    expect(verifyDelivery(input, unsigned, { maxAgeSeconds: 0, now })).toEqual({
       ok: true,
       via: 'key',
     });
-    expect(verifyDelivery({ ...input, key: 'nope' }, secrets, { maxAgeSeconds: 0, now }).ok).toBe(
-      false,
-    );
-    expect(verifyDelivery({ ...input, key: null }, secrets, { maxAgeSeconds: 0, now }).ok).toBe(
-      false,
-    );
+    expect(verifyDelivery({ ...input, key: 'nope' }, unsigned, { maxAgeSeconds: 0, now })).toEqual({
+      ok: false,
+      why: 'bad_key',
+    });
+    expect(verifyDelivery({ ...input, key: null }, unsigned, { maxAgeSeconds: 0, now })).toEqual({
+      ok: false,
+      why: 'missing_credentials',
+    });
     // Without a signing secret, a signature header is ignored and the key decides.
-    const unsigned = { ...secrets, signingSecret: null };
     expect(
       verifyDelivery({ ...input, signature: 'f'.repeat(64) }, unsigned, { maxAgeSeconds: 0, now })
         .ok,
     ).toBe(true);
+  });
+
+  it('should refuse the right key without a valid signature when a signing secret is set', () => {
+    const input = { rawBody: body, key: secrets.webhookSecret, signature: null, timestamp: null };
+    expect(verifyDelivery(input, secrets, { maxAgeSeconds: 0, now })).toEqual({
+      ok: false,
+      why: 'missing_signature',
+    });
+    expect(
+      verifyDelivery({ ...input, signature: '', timestamp: '1' }, secrets, {
+        maxAgeSeconds: 0,
+        now,
+      }),
+    ).toEqual({ ok: false, why: 'missing_signature' });
+    const signature = crispSignature(secrets.signingSecret, '1', body);
+    expect(
+      verifyDelivery({ ...input, signature, timestamp: '1' }, secrets, { maxAgeSeconds: 0, now }),
+    ).toEqual({ ok: true, via: 'signature' });
+  });
+
+  it('should not re-serialise a body outside the JSON bounds (no canonical form for it)', () => {
+    // Re-serialising walks the whole value: a 1 MB body of 500,000 levels took 1.3 s to fail.
+    const deep = `{"website_id":"w","event":"e","data":${'['.repeat(5_000)}${']'.repeat(5_000)}}`;
+    const canonical = JSON.stringify(JSON.parse(` ${deep}`));
+    const signedCanonical = {
+      rawBody: ` ${deep}`,
+      key: null,
+      signature: crispSignature(secrets.signingSecret, '1', canonical),
+      timestamp: '1',
+    };
+    expect(verifyDelivery(signedCanonical, secrets, { maxAgeSeconds: 0, now })).toEqual({
+      ok: false,
+      why: 'bad_signature',
+    });
+    // Signed over its raw bytes it is authentic (the webhook then refuses its shape with 400).
+    const signedRaw = {
+      ...signedCanonical,
+      signature: crispSignature(secrets.signingSecret, '1', ` ${deep}`),
+    };
+    expect(verifyDelivery(signedRaw, secrets, { maxAgeSeconds: 0, now }).ok).toBe(true);
   });
 
   it('should apply the replay window to seconds and milliseconds alike', () => {

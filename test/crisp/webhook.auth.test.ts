@@ -111,6 +111,46 @@ describe('crisp webhook (auth)', () => {
     expect(rows('jobs')).toBe(before);
   });
 
+  it('should refuse the URL key alone once the chatbot has a signing secret, and record nothing', async () => {
+    const { bot, key } = await h.connectedBot({}, { signingSecret: SIGNING_SECRET });
+    const before = {
+      jobs: rows('jobs'),
+      inbox: rows('crisp_inbox'),
+      conversations: rows('conversations'),
+      messages: rows('messages'),
+    };
+    const sid = newSession();
+    // The right key, no signature: a Website Hook style delivery to a plugin connection.
+    const keyOnly = await h.webhook(bot.id, visitorMessage('key only', { sessionId: sid }), {
+      key,
+    });
+    expect(keyOnly.status).toBe(401);
+    expect((await keyOnly.json()).error.code).toBe('UNAUTHORIZED');
+    // The right key and an empty signature header.
+    const init = delivery(visitorMessage('empty signature', { sessionId: sid }));
+    const empty = await fetch(
+      `${h.base}/api/integrations/livechat/crisp/webhook/${bot.id}?key=${encodeURIComponent(key)}`,
+      { ...init, headers: { ...init.headers, 'x-crisp-signature': '' } },
+    );
+    expect(empty.status).toBe(401);
+    expect({
+      jobs: rows('jobs'),
+      inbox: rows('crisp_inbox'),
+      conversations: rows('conversations'),
+      messages: rows('messages'),
+    }).toEqual(before);
+    // The signature decides: with it (and the key too) the delivery is taken.
+    const signed = await h.webhook(bot.id, visitorMessage('signed', { sessionId: sid }), {
+      key,
+      signingSecret: SIGNING_SECRET,
+    });
+    expect(signed.status).toBe(200);
+    const text = await (await h.admin('/metrics')).text();
+    expect(text).toContain(
+      'answerdesk_crisp_webhooks_total{event="unknown",action="unauthorized_missing_signature"}',
+    );
+  });
+
   it('should accept the body re-serialised by JSON.stringify when Crisp signed that form', async () => {
     const { bot } = await h.connectedBot({}, { signingSecret: SIGNING_SECRET });
     const event = visitorMessage('spaced', { sessionId: newSession() });

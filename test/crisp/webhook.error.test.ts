@@ -1,6 +1,6 @@
 // Webhook order of checks, malformed deliveries, duplicates and filters.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { delivery, visitorMessage, WEBSITE_ID } from '../helpers/fake-crisp.ts';
+import { delivery, setState, visitorMessage, WEBSITE_ID } from '../helpers/fake-crisp.ts';
 import { type CrispHarness, newSession, startCrispHarness } from './harness.ts';
 
 let h: CrispHarness;
@@ -78,6 +78,38 @@ describe('crisp webhook (errors and filters)', () => {
     );
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('BAD_REQUEST');
+  });
+
+  it('should answer 400 to a body nested too deep, after the 401 for a wrong key', async () => {
+    const { bot, key } = await h.connectedBot();
+    const deep = JSON.stringify(visitorMessage('hi')).replace(
+      '"hi"',
+      '['.repeat(20_000) + ']'.repeat(20_000),
+    );
+    const send = (k: string) =>
+      fetch(url(bot.id, k), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: deep,
+      });
+    expect((await send('wrong')).status).toBe(401);
+    const res = await send(key);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'The JSON body nests deeper than 32 levels',
+    });
+  });
+
+  it('should count events it does not know under one "other" label in /metrics', async () => {
+    const { send } = await h.connectedBot();
+    for (let i = 0; i < 5; i++) {
+      const event = { ...setState('resolved'), event: `made:up:event-${crypto.randomUUID()}` };
+      expect(await (await send(event)).json()).toEqual({ ok: true, action: 'ignored' });
+    }
+    const text = await (await h.admin('/metrics')).text();
+    expect(text).not.toContain('made:up:event');
+    expect(text).toMatch(/answerdesk_crisp_webhooks_total\{event="other",action="ignored"\} [5-9]/);
   });
 
   it('should answer a duplicate delivery 200 without a second job or reply', async () => {

@@ -2,7 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { rmSync } from 'node:fs';
 import { Elysia } from 'elysia';
-import { limitedBody, rawBody, readBodyText } from '../../src/http/body.ts';
+import {
+  limitedBody,
+  MULTIPART_OVERHEAD_BYTES,
+  MULTIPART_PARTS_MAX,
+  rawBody,
+  readBodyText,
+} from '../../src/http/body.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
 import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -133,7 +139,7 @@ describe('body limits (default JSON)', () => {
         method: 'POST',
         headers: {
           ...json,
-          'content-length': String(UPLOAD + 1),
+          'content-length': String(UPLOAD + MULTIPART_OVERHEAD_BYTES + 1),
           authorization: `Bearer ${ADMIN_TOKEN}`,
         },
         body: '{}',
@@ -167,6 +173,65 @@ describe('body limits (routes that choose their own)', () => {
 
     expect((await post('/test/upload', JSON.stringify({ a: 1 }), json)).status).toBe(200);
     await expectError(await post('/test/upload', bigName(LIMIT), json), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('should take a file of exactly UPLOAD_LIMIT_BYTES on the sources route and refuse one byte more', async () => {
+    const created = await t.request('/api/v1/chatbots', { method: 'POST', json: { name: 'Up' } });
+    const { id } = await created.json();
+    // Encoded first, so the request declares its length the way a client on the wire does.
+    const upload = async (bytes: number) => {
+      const form = new FormData();
+      form.set('file', new File(['a'.repeat(bytes)], 'exact.txt', { type: 'text/plain' }));
+      form.set('title', 'Exactly at the limit');
+      const encoded = new Response(form);
+      // Read before the body: Bun drops a FormData response's content type once it is consumed.
+      const type = encoded.headers.get('content-type')!;
+      const body = await encoded.arrayBuffer();
+      return post(`/api/v1/chatbots/${id}/sources`, body, {
+        'content-type': type,
+        'content-length': String(body.byteLength),
+      });
+    };
+    // The multipart framing comes on top of the file: it must not count against the limit.
+    const exact = await upload(UPLOAD);
+    expect(exact.status).toBe(202);
+    expect((await exact.json()).title).toBe('Exactly at the limit');
+    await expectError(await upload(UPLOAD + 1), 413, 'PAYLOAD_TOO_LARGE');
+    // Framing is bounded too: a body far over the limit is refused before it is read.
+    await expectError(await upload(UPLOAD + 200_000), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('should bound multipart bodies: at most 100 parts (400), text fields of 64 KiB together (413)', async () => {
+    const fields = (n: number, size = 1) => {
+      const form = new FormData();
+      for (let i = 0; i < n; i++) form.append(`f${i}`, 'x'.repeat(size));
+      return form;
+    };
+    // Repeated fields become arrays; a form of exactly 100 parts is taken.
+    const repeated = new FormData();
+    repeated.append('a', '1');
+    repeated.append('a', '2');
+    repeated.append('b', '3');
+    const ok = await post('/test/upload', repeated);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ json: { a: ['1', '2'], b: '3' } });
+    // The sources route reads UPLOAD + MULTIPART_OVERHEAD_BYTES: room for the cases below. A form
+    // it parsed is then judged by the schema (422: unknown fields); one it refused never is.
+    const sources = '/api/v1/chatbots/x1/sources';
+    await expectError(await post(sources, fields(MULTIPART_PARTS_MAX)), 422, 'VALIDATION_FAILED');
+    const many = await post(sources, fields(MULTIPART_PARTS_MAX + 1));
+    await expectError(many.clone(), 400, 'BAD_REQUEST');
+    expect((await many.json()).error.message).toBe('The multipart body has more than 100 parts');
+    await expectError(
+      await post(sources, fields(1, MULTIPART_OVERHEAD_BYTES - 2)),
+      422,
+      'VALIDATION_FAILED',
+    );
+    await expectError(
+      await post(sources, fields(1, MULTIPART_OVERHEAD_BYTES + 1)),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('should leave a raw route its exact bytes, its own checks first, and its own limit', async () => {

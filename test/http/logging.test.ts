@@ -50,6 +50,16 @@ describe('logging (redaction)', () => {
     );
   });
 
+  it('should mask every secret-looking query parameter by its name, encoded or not', () => {
+    const url =
+      '/x?access_token=A1&refresh_token=A2&client_secret=A3&password=A4&api-key=A5&apiKey=A6' +
+      '&X-Amz-Signature=A7&sig=A8&auth=A9&session_id=A10&access%5Ftoken=A11&Token=A12&q=kept&page=2';
+    const redacted = redactUrl(url);
+    for (let i = 1; i <= 12; i++) expect(redacted).not.toMatch(new RegExp(`=A${i}(&|$)`));
+    expect(redacted).toContain('q=kept&page=2');
+    expect(redactUrl('/cb#access_token=A13&state=s')).toBe('/cb#access_token=[REDACTED]&state=s');
+  });
+
   it('should mask credentials in an absolute URL', () => {
     expect(redactUrl('https://user:SECRET-PASS@emb.test/v1?key=k')).toBe(
       'https://[REDACTED]@emb.test/v1?key=[REDACTED]',
@@ -108,6 +118,25 @@ describe('logging (request summary line)', () => {
     const text = raw.join('');
     expect(text).not.toContain('WEBHOOK-SECRET-9');
     expect(text).not.toContain(ADMIN_TOKEN);
+  });
+
+  it('should keep access tokens and other secret query parameters out of the summary line', async () => {
+    const secrets = ['SECRET-AT-1', 'SECRET-CS-2', 'SECRET-PW-3', 'SECRET-AK-4', 'SECRET-SG-5'];
+    await app.handle(
+      new Request(
+        `http://localhost/healthz?access_token=${secrets[0]}&client_secret=${secrets[1]}` +
+          `&password=${secrets[2]}&x-api-key=${secrets[3]}&signature=${secrets[4]}&q=visible-1`,
+      ),
+    );
+    const line = () =>
+      lines.find((l) => l.msg === 'request' && String(l.path).includes('visible-1'));
+    for (let i = 0; i < 100 && !line(); i++) await new Promise(setImmediate);
+    expect(String(line()?.path)).toBe(
+      '/healthz?access_token=[REDACTED]&client_secret=[REDACTED]&password=[REDACTED]' +
+        '&x-api-key=[REDACTED]&signature=[REDACTED]&q=visible-1',
+    );
+    const text = raw.join('');
+    for (const secret of secrets) expect(text).not.toContain(secret);
   });
 });
 

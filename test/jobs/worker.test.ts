@@ -233,6 +233,70 @@ describe('worker', () => {
     expect(row).toEqual({ state: 'failed', attempts: 3, last_error: 'upstream 503' });
   });
 
+  it('should double the backoff per attempt up to its cap, on a clock the test moves', async () => {
+    let clock = 1_000_000;
+    let runs = 0;
+    const w = new Worker({
+      db,
+      log,
+      concurrency: 1,
+      now: () => clock,
+      // The middle of the jitter band: the delay is exactly the base.
+      random: () => 0.5,
+    }).register('flaky', {
+      maxAttempts: 7,
+      backoff: { baseMs: 1_000, capMs: 5_000 },
+      run: async () => {
+        runs++;
+        throw new Error('upstream 503');
+      },
+    });
+    const { id } = w.enqueue('flaky', {});
+    const runAt = () =>
+      (db.query('SELECT run_at FROM jobs WHERE id = ?').get(id!) as { run_at: number }).run_at;
+    const delays: number[] = [];
+    for (let attempt = 1; attempt < 7; attempt++) {
+      await w.drain({ skipDelays: false });
+      expect(runs).toBe(attempt);
+      const delay = runAt() - clock;
+      delays.push(delay);
+      // Not a moment early: one millisecond before its time the job stays pending.
+      clock += delay - 1;
+      await w.drain({ skipDelays: false });
+      expect(runs).toBe(attempt);
+      clock += 1;
+    }
+    expect(delays).toEqual([1_000, 2_000, 4_000, 5_000, 5_000, 5_000]);
+    await w.drain({ skipDelays: false });
+    expect(runs).toBe(7);
+    expect(w.stats().failed).toBe(1);
+  });
+
+  it('should keep the jittered backoff within ±25 % of the base and under the cap', async () => {
+    for (const [random, expected] of [
+      // Past the cap, jitter still spreads retries below it (the base is capped, then jittered).
+      [0, [750, 1_500, 3_000, 3_000]],
+      [0.999_999, [1_250, 2_500, 4_000, 4_000]],
+    ] as const) {
+      let clock = 5_000_000;
+      const w = new Worker({ db, log, concurrency: 1, now: () => clock, random: () => random });
+      w.register('jitter', {
+        maxAttempts: 5,
+        backoff: { baseMs: 1_000, capMs: 4_000 },
+        run: async () => ({ status: 'retry', error: 'again' }),
+      });
+      const { id } = w.enqueue('jitter', {});
+      const delays: number[] = [];
+      for (let attempt = 1; attempt < 5; attempt++) {
+        await w.drain({ skipDelays: false });
+        const row = db.query('SELECT run_at FROM jobs WHERE id = ?').get(id!) as { run_at: number };
+        delays.push(row.run_at - clock);
+        clock = row.run_at;
+      }
+      expect(delays).toEqual([...expected]);
+    }
+  });
+
   it('should succeed after a transient failure', async () => {
     let runs = 0;
     const w = newWorker().register('t', {
