@@ -1,4 +1,4 @@
-import type { Migration } from './index.ts';
+import type { Migration } from './migration.ts';
 
 /** Chatbots and the named quota plans they reference. */
 export const foundation: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from './index.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * The durable job queue. A webhook or an admin call commits a row here before it answers;

@@ -1,4 +1,4 @@
-import type { Migration } from './index.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * Knowledge sources per chatbot, and the record of which embedding space the chunk index holds.

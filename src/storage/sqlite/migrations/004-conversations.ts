@@ -1,4 +1,4 @@
-import type { Migration } from './index.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * Conversations (playground and Crisp) and their messages. `history_since` is where the history

@@ -1,4 +1,4 @@
-import type { Migration } from './index.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * The Crisp integration: encrypted connections, the webhook inbox (dedupe and burst batches),

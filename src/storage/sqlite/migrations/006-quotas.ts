@@ -1,4 +1,4 @@
-import type { Migration } from './index.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * Quotas: usage counters per chatbot and window, the reservations that can still be given back,

@@ -1,4 +1,4 @@
-import type { Migration } from './index.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * The row the write probe (src/storage/sqlite/write-health.ts) inserts and deletes to learn
