@@ -5,10 +5,16 @@
 // resolves here to `typescript-for-madge` (TypeScript 6, a devDependency alias), in this process only.
 import Module from 'node:module';
 
-const loader = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+const loader = Module as unknown as {
+  _resolveFilename: (request: string, ...rest: unknown[]) => string;
+};
 const resolveFilename = loader._resolveFilename;
 loader._resolveFilename = function (request, ...rest) {
-  return resolveFilename.call(this, request === 'typescript' ? 'typescript-for-madge' : request, ...rest);
+  return resolveFilename.call(
+    this,
+    request === 'typescript' ? 'typescript-for-madge' : request,
+    ...rest,
+  );
 };
 
 const { default: madge } = await import('madge');

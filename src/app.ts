@@ -1,58 +1,21 @@
 // createApp(deps): the whole HTTP surface, assembled from feature plugins. Tests use it directly.
-import type { Database } from 'bun:sqlite';
+// Each feature takes the deps it declares; `AppDeps` (src/deps.ts) has them all.
 import { Elysia } from 'elysia';
 import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
-import type { Config } from './config.ts';
 import { crispRoutes } from './crisp/index.ts';
-import type { Embedder } from './embeddings/types.ts';
+import type { AppDeps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { isAdmin, isPublicPath } from './http/auth.ts';
 import { defaultBodyParser, MULTIPART_OVERHEAD_BYTES } from './http/body.ts';
 import { docs } from './http/docs.ts';
 import { errorHandler } from './http/error-handler.ts';
-import { healthRoutes, type ReadinessCheck } from './http/health.ts';
-import type { Metrics } from './http/metrics.ts';
+import { healthRoutes } from './http/health.ts';
 import { requestContext } from './http/request-context.ts';
-import type { Worker } from './jobs/worker.ts';
 import { knowledgeRoutes } from './knowledge/index.ts';
-import type { LanceKnowledgeStore } from './knowledge/index-store.ts';
-import type { LlmClient } from './llm/types.ts';
-import type { Logger } from './logging.ts';
 import { planRoutes } from './plans/index.ts';
 import { usageRoutes } from './quotas/index.ts';
-import type { LanceConnection } from './storage/lancedb/db.ts';
-import type { WriteHealth } from './storage/sqlite/write-health.ts';
 import { VERSION } from './version.ts';
-
-export type AppDeps = {
-  config: Config;
-  log: Logger;
-  db: Database;
-  /** Whether SQLite can write (disk full → /readyz 503, the worker pauses claiming). */
-  storage: WriteHealth;
-  lance: LanceConnection;
-  /** Vectors for the knowledge index; null when EMBEDDING_PROVIDER=none (full-text only). */
-  embedder: Embedder | null;
-  /** The chunk index (one LanceDB table handle per process): sources, search. */
-  knowledge: LanceKnowledgeStore;
-  /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
-  llm: LlmClient;
-  metrics: Metrics;
-  /** The durable job queue; features register their job kinds on it. */
-  worker: Worker;
-  /** Extra /readyz checks contributed by features. */
-  readinessChecks: (() => Promise<ReadinessCheck>)[];
-  /** Clean-ups outside SQLite (LanceDB chunks, …) run before a chatbot row is deleted. */
-  onChatbotDelete: ((chatbotId: string) => Promise<void> | void)[];
-  /**
-   * Stop hooks run on SIGTERM/SIGINT after the server stopped accepting requests and in-flight
-   * ones finished, before storage closes; last registered runs first (a worker stops here).
-   */
-  onShutdown: (() => Promise<void> | void)[];
-  /** The wall clock for answers that depend on the date (usage periods); tests pin it. */
-  now?: () => Date;
-};
 
 export function createApp(deps: AppDeps) {
   // The largest body any route may take; anything declaring more is refused before routing. An

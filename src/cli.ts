@@ -1,5 +1,6 @@
 // Command line: `answerdesk [serve]`, `--version`, `--help`, and the feature commands.
-import { ConfigError } from './config.ts';
+import { type Config, ConfigError } from './config.ts';
+import type { Logger } from './logging.ts';
 import { VERSION } from './version.ts';
 
 export type Command = {
@@ -7,6 +8,12 @@ export type Command = {
   usage: string;
   run: (args: string[]) => Promise<number>;
 };
+
+/** The process's dependencies for a command that opens storage (src/deps.ts, loaded on use). */
+async function openDeps(config: Config, log: Logger) {
+  const { buildDeps } = await import('./deps.ts');
+  return buildDeps(config, log);
+}
 
 const commands: Record<string, Command> = {
   serve: {
@@ -22,7 +29,7 @@ const commands: Record<string, Command> = {
     usage: 'answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]',
     run: async (args) => {
       const { runIngestCommand } = await import('./ingest/cli.ts');
-      return runIngestCommand(args);
+      return runIngestCommand(args, openDeps);
     },
   },
   models: {
@@ -38,7 +45,7 @@ const commands: Record<string, Command> = {
     usage: 'answerdesk eval <dataset-dir> [--run FILE] [--limit 100]',
     run: async (args) => {
       const { runEval } = await import('./knowledge/eval.ts');
-      return runEval(args);
+      return runEval(args, openDeps);
     },
   },
   reembed: {
@@ -46,7 +53,7 @@ const commands: Record<string, Command> = {
     usage: 'answerdesk reembed [--force]',
     run: async (args) => {
       const { runReembed } = await import('./knowledge/reembed-command.ts');
-      return runReembed(args);
+      return runReembed(args, openDeps);
     },
   },
 };

@@ -1,70 +1,11 @@
-// The service: builds the real dependencies, starts the HTTP server, shuts down cleanly.
-import { join } from 'node:path';
-import { type AppDeps, createApp } from './app.ts';
-import { type Config, loadConfig } from './config.ts';
-import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
-import type { Embedder } from './embeddings/types.ts';
+// The service: builds the dependencies (src/deps.ts), starts the HTTP server, shuts down cleanly.
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { type AppDeps, buildDeps, registerJobs } from './deps.ts';
 import { routableRequest } from './http/host.ts';
-import { Metrics } from './http/metrics.ts';
 import { writeServiceMarker } from './ingest/service-marker.ts';
-import { Worker } from './jobs/worker.ts';
-import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
-import { createLlmClient } from './llm/groq-client.ts';
-import { createLogger, type Logger } from './logging.ts';
-import { openLance } from './storage/lancedb/db.ts';
-import { openDatabase } from './storage/sqlite/db.ts';
-import { WriteHealth } from './storage/sqlite/write-health.ts';
+import { createLogger } from './logging.ts';
 import { VERSION } from './version.ts';
-
-/** Opens storage and builds every dependency the app needs from the configuration. */
-export async function buildDeps(
-  config: Config,
-  log: Logger,
-  /** Test seams: e.g. a deterministic fake embedder instead of the configured one. */
-  overrides: { embedder?: Embedder | null } = {},
-): Promise<AppDeps> {
-  const db = openDatabase(join(config.DATA_DIR, 'answerdesk.sqlite'));
-  const lance = await openLance(config.DATA_DIR);
-  // Loads the local model (or probes the remote endpoint) now: a bad setup fails at start.
-  const embedder =
-    overrides.embedder !== undefined
-      ? overrides.embedder
-      : await createEmbedder(config, log.child({ component: 'embeddings' }));
-  const knowledge = await LanceKnowledgeStore.open({
-    conn: lance,
-    db,
-    log: log.child({ component: 'knowledge' }),
-    embedder,
-  });
-  const metrics = new Metrics();
-  const storage = new WriteHealth(db, log.child({ component: 'storage' }));
-  const worker = new Worker({
-    db,
-    log: log.child({ component: 'worker' }),
-    metrics,
-    concurrency: config.WORKER_CONCURRENCY,
-    storage,
-  });
-  return {
-    config,
-    log,
-    db,
-    storage,
-    lance,
-    embedder,
-    knowledge,
-    llm: createLlmClient(config, log.child({ component: 'llm' })),
-    metrics,
-    worker,
-    readinessChecks: [
-      ...(embedder ? [embeddingReadiness(embedder)] : []),
-      knowledgeReadiness(knowledge),
-    ],
-    onChatbotDelete: [(chatbotId) => knowledge.deleteChatbot(chatbotId)],
-    // Registered first, so it runs last: features' stop hooks run while jobs can still finish.
-    onShutdown: [() => knowledge.close(), () => worker.stop()],
-  };
-}
 
 /** How long in-flight requests may run after SIGTERM before their connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -103,15 +44,7 @@ export function startServer(
       }, SHUTDOWN_GRACE_MS);
       await server.stop();
       clearTimeout(grace);
-      for (const hook of [...deps.onShutdown].reverse()) {
-        try {
-          await hook();
-        } catch (err) {
-          log.error({ err }, 'a stop hook failed');
-        }
-      }
-      deps.lance.close();
-      deps.db.close();
+      await deps.close();
       log.info('stopped');
     })();
     return stopping;
@@ -125,9 +58,10 @@ export async function serve(): Promise<number> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
+  registerJobs(deps);
   const app = createApp(deps);
   const running = startServer(deps, app);
-  // Jobs start after every feature registered its kinds (in createApp), so resumed work runs.
+  // After registerJobs: jobs resumed from the last run find their kind.
   deps.worker.start();
   // Tells `answerdesk ingest` to send its work here (one LanceDB writer per data dir).
   const unmark = writeServiceMarker(config.DATA_DIR, running.url);

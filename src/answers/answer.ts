@@ -2,6 +2,7 @@
 import type { Database } from 'bun:sqlite';
 import type * as v from 'valibot';
 import type { Chatbot } from '../chatbots/model.ts';
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { HandoffReason } from '../conversations/model.ts';
 import {
@@ -43,6 +44,8 @@ export type Retrieve = (
 export type AnswerDeps = {
   db: Database;
   config: Config;
+  /** Stamps the messages this turn stores. */
+  clock: Clock;
   log: Logger;
   llm: LlmClient;
   retrieve: Retrieve;
@@ -180,11 +183,12 @@ export async function answerMessage(deps: AnswerDeps, input: AnswerInput): Promi
   }
   const visitorMessageId =
     input.visitorMessageId ??
-    appendMessage(deps.db, conversation.id, {
-      role: 'visitor',
-      content: input.message,
-      fingerprint: input.fingerprint ?? null,
-    }).id;
+    appendMessage(
+      deps.db,
+      conversation.id,
+      { role: 'visitor', content: input.message, fingerprint: input.fingerprint ?? null },
+      new Date(deps.clock.now()),
+    ).id;
   const history: HistoryTurn[] = recentHistory(deps.db, conversation.id, {
     tokensMax: HISTORY_TOKENS_MAX,
     messagesMax: HISTORY_MESSAGES_MAX,
@@ -261,12 +265,17 @@ export async function answerMessage(deps: AnswerDeps, input: AnswerInput): Promi
     provenance.latency.totalMs = round(performance.now() - startedAt);
     const botMessageId = aborted
       ? null
-      : appendMessage(deps.db, conversation.id, {
-          role: 'bot',
-          content: reply,
-          handoffReason: reason,
-          provenance: provenance as unknown as Record<string, unknown>,
-        }).id;
+      : appendMessage(
+          deps.db,
+          conversation.id,
+          {
+            role: 'bot',
+            content: reply,
+            handoffReason: reason,
+            provenance: provenance as unknown as Record<string, unknown>,
+          },
+          new Date(deps.clock.now()),
+        ).id;
     const log = {
       chatbotId: chatbot.id,
       conversationId: conversation.id,

@@ -1,33 +1,36 @@
 // The playground: POST /api/v1/chatbots/:chatbotId/chat, as JSON or streamed as SSE.
+import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
-import type { AppDeps } from '../app.ts';
 import { getChatbot } from '../chatbots/service.ts';
+import type { Clock } from '../clock.ts';
 import { getOrCreateConversation } from '../conversations/service.ts';
 import { ErrorResponse } from '../http/model.ts';
+import { ChatbotParams } from '../http/params.ts';
+import type { Logger } from '../logging.ts';
 import { quotaHooks } from '../quotas/service.ts';
-import { type AnswerResult, answerMessage, handoffText } from './answer.ts';
-import { answerDeps } from './deps.ts';
-import { ChatBody, ChatParams, ChatResponse } from './model.ts';
+import { type AnswerDeps, type AnswerResult, answerMessage, handoffText } from './answer.ts';
+import { ChatBody, ChatResponse } from './model.ts';
 
 const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
-export function answerRoutes(deps: AppDeps) {
-  const ad = answerDeps(deps);
+export type AnswerRouteDeps = { db: Database; log: Logger; clock: Clock; answers: AnswerDeps };
+
+export function answerRoutes(deps: AnswerRouteDeps) {
   return new Elysia({ name: 'answers', prefix: '/api/v1' }).post(
     '/chatbots/:chatbotId/chat',
     async ({ params, body, request }) => {
       const chatbot = getChatbot(deps.db, params.chatbotId);
       const conversationId = body.conversationId ?? crypto.randomUUID();
-      const conversation = getOrCreateConversation(deps.db, {
-        chatbotId: chatbot.id,
-        channel: 'playground',
-        externalId: conversationId,
-      });
+      const conversation = getOrCreateConversation(
+        deps.db,
+        { chatbotId: chatbot.id, channel: 'playground', externalId: conversationId },
+        new Date(deps.clock.now()),
+      );
       // Playground turns cost LLM tokens like any other, so they count against the quota too:
       // "costs never pass the quota" holds whoever is typing.
       const run = (signal: AbortSignal, onToken?: (text: string) => void) => {
-        const quota = quotaHooks(deps.db, chatbot.id, deps.now);
-        return answerMessage(ad, {
+        const quota = quotaHooks(deps.db, chatbot.id, deps.clock);
+        return answerMessage(deps.answers, {
           chatbot,
           conversationId: conversation.id,
           message: body.message,
@@ -101,7 +104,7 @@ export function answerRoutes(deps: AppDeps) {
       });
     },
     {
-      params: ChatParams,
+      params: ChatbotParams,
       body: ChatBody,
       response: { 200: ChatResponse, 401: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse },
       detail: {

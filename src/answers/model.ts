@@ -2,10 +2,6 @@
 import * as v from 'valibot';
 import { SearchHit } from '../knowledge/model.ts';
 
-export const ChatParams = v.object({
-  chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-});
-
 /** The longest visitor message the LLM is given: the playground refuses longer ones (422). */
 export const MESSAGE_CHARS_MAX = 8_000;
 

@@ -2,13 +2,13 @@
 
 import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
-import type { AppDeps } from '../app.ts';
+import type { Clock } from '../clock.ts';
 import { ErrorResponse } from '../http/model.ts';
+import { ChatbotParams } from '../http/params.ts';
 import { effectiveLimits } from '../quotas/service.ts';
 import {
   type Chatbot,
   ChatbotList,
-  ChatbotParams,
   ChatbotView,
   CreateChatbotBody,
   QUOTA_LIMITS,
@@ -36,13 +36,21 @@ function view(db: Database, chatbot: Chatbot): ChatbotView {
   };
 }
 
-export function chatbotRoutes(deps: AppDeps) {
+export type ChatbotRouteDeps = {
+  db: Database;
+  clock: Clock;
+  /** Clean-ups outside the chatbot's SQLite rows (chunks, uploads, running jobs). */
+  onChatbotDelete: readonly ((chatbotId: string) => Promise<void> | void)[];
+};
+
+export function chatbotRoutes(deps: ChatbotRouteDeps) {
+  const at = () => new Date(deps.clock.now());
   return new Elysia({ name: 'chatbots', prefix: '/api/v1/chatbots' })
     .post(
       '',
       ({ body, set }) => {
         set.status = 201;
-        return view(deps.db, createChatbot(deps.db, body));
+        return view(deps.db, createChatbot(deps.db, body, at()));
       },
       {
         body: CreateChatbotBody,
@@ -61,7 +69,7 @@ export function chatbotRoutes(deps: AppDeps) {
     })
     .patch(
       '/:chatbotId',
-      ({ params, body }) => view(deps.db, updateChatbot(deps.db, params.chatbotId, body)),
+      ({ params, body }) => view(deps.db, updateChatbot(deps.db, params.chatbotId, body, at())),
       {
         params: ChatbotParams,
         body: UpdateChatbotBody,

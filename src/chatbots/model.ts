@@ -171,7 +171,3 @@ export const ChatbotView = v.object({
 export type ChatbotView = v.InferOutput<typeof ChatbotView>;
 
 export const ChatbotList = v.object({ items: v.array(ChatbotView) });
-
-export const ChatbotParams = v.object({
-  chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-});

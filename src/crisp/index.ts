@@ -1,10 +1,12 @@
 // Crisp routes: connect/status/disconnect/test, the public webhook, and conversation admin.
+
+import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
 import * as v from 'valibot';
-import { answerMessage } from '../answers/answer.ts';
-import { answerDeps } from '../answers/deps.ts';
-import type { AppDeps } from '../app.ts';
+import { type AnswerDeps, answerMessage } from '../answers/answer.ts';
 import { findChatbot, getChatbot } from '../chatbots/service.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
 import type { Conversation } from '../conversations/model.ts';
 import {
   findConversationByExternalId,
@@ -14,10 +16,14 @@ import {
 } from '../conversations/service.ts';
 import { AppError, notFound } from '../errors.ts';
 import { parseJsonText, rawBody, readBodyText } from '../http/body.ts';
+import type { Metrics } from '../http/metrics.ts';
 import { ErrorResponse } from '../http/model.ts';
+import { ChatbotParams, SessionParams } from '../http/params.ts';
+import type { Worker } from '../jobs/worker.ts';
+import type { Logger } from '../logging.ts';
 import { botStateOf, hoursFrom, mute, unmute } from './bot-state.ts';
-import { HttpCrispClient } from './client.ts';
-import { ConnectionStore, CRISP_EVENTS, webhookUrl } from './connections.ts';
+import type { CrispClient } from './client.ts';
+import { type ConnectionStore, CRISP_EVENTS, webhookUrl } from './connections.ts';
 import {
   ConnectBody,
   ConnectionStatusResponse,
@@ -26,23 +32,19 @@ import {
   ConversationList,
   Envelope,
   PauseBody,
-  type ReplyJobPayload,
-  SessionParams,
   TestBody,
   TestResponse,
 } from './model.ts';
-import { plannedPosts, runReplyTurn } from './turn.ts';
+import { plannedPosts } from './turn.ts';
 import { verifyDelivery } from './verify.ts';
 import { handleEvent, MalformedEvent, REPLY_JOB, serialKeyOf } from './webhook.ts';
 
 /** Crisp webhook deliveries larger than this are refused (413). */
 export const WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
 
-const ChatbotParams = v.object({ chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)) });
-
 const SAMPLE_QUESTION = 'Hello! What can you help me with?';
 
-function summary(conversation: Conversation, now = new Date()) {
+function summary(conversation: Conversation, now: Date) {
   return {
     sessionId: conversation.externalId,
     websiteId: conversation.websiteId,
@@ -53,48 +55,23 @@ function summary(conversation: Conversation, now = new Date()) {
   };
 }
 
-/** Mounts the Crisp feature and registers its job kind on the worker. */
-export function crispRoutes(deps: AppDeps) {
-  const config = deps.config;
-  const client = new HttpCrispClient({
-    baseUrl: config.CRISP_API_URL ?? 'https://api.crisp.chat',
-    timeoutMs: config.CRISP_TIMEOUT_MS,
-  });
-  const connections = new ConnectionStore(deps.db, config.SECRET_KEY);
-  const answers = answerDeps(deps);
-  const log = deps.log.child({ component: 'crisp' });
-  const now = () => Date.now();
+export type CrispRouteDeps = {
+  config: Pick<Config, 'PUBLIC_URL' | 'CRISP_BURST_WINDOW_MS' | 'CRISP_SIGNATURE_MAX_AGE_SECONDS'>;
+  log: Logger;
+  clock: Clock;
+  db: Database;
+  metrics: Metrics;
+  worker: Worker;
+  crisp: CrispClient;
+  connections: ConnectionStore;
+  answers: AnswerDeps;
+};
 
-  // Serial keys of the turns running now, by job: a disconnect or a chatbot delete stops them.
-  const running = new Map<number, { chatbotId: string; serialKey: string }>();
-  const abortTurnsOf = (chatbotId: string, reason: string) => {
-    for (const turn of running.values()) {
-      if (turn.chatbotId === chatbotId) deps.worker.abortRunning(turn.serialKey, reason);
-    }
-  };
-  deps.worker.register<ReplyJobPayload>(REPLY_JOB, {
-    run: (job) => {
-      const { chatbotId, sessionId } = job.payload;
-      running.set(job.id, { chatbotId, serialKey: serialKeyOf(chatbotId, sessionId) });
-      return runReplyTurn(
-        {
-          db: deps.db,
-          log,
-          metrics: deps.metrics,
-          client,
-          connections,
-          answer: (input) => answerMessage(answers, input),
-          now,
-        },
-        job,
-      ).finally(() => running.delete(job.id));
-    },
-    maxAttempts: 8,
-    backoff: { baseMs: 1_000, capMs: 60_000 },
-  });
-  // The connection, inbox, turns and jobs go with the chatbot (SQLite cascades); a turn running
-  // now must not post with the credentials it already holds.
-  deps.onChatbotDelete.push((chatbotId) => abortTurnsOf(chatbotId, 'the chatbot was deleted'));
+/** The Crisp feature's routes; its reply job is registered by `registerJobs` (src/deps.ts). */
+export function crispRoutes(deps: CrispRouteDeps) {
+  const { config, connections, crisp: client } = deps;
+  const log = deps.log.child({ component: 'crisp' });
+  const at = () => new Date(deps.clock.now());
 
   const webhookDeps = {
     db: deps.db,
@@ -102,7 +79,7 @@ export function crispRoutes(deps: AppDeps) {
     metrics: deps.metrics,
     log,
     burstWindowMs: config.CRISP_BURST_WINDOW_MS,
-    now,
+    clock: deps.clock,
   };
 
   const conversationOf = (chatbotId: string, sessionId: string) => {
@@ -138,10 +115,11 @@ export function crispRoutes(deps: AppDeps) {
             `Could not check the credentials with Crisp (${e.kind}: ${e.reason}); nothing was stored`,
           );
         }
-        const connection = connections.save(params.chatbotId, {
-          credentials,
-          signingSecret: body.signingSecret,
-        });
+        const connection = connections.save(
+          params.chatbotId,
+          { credentials, signingSecret: body.signingSecret },
+          at(),
+        );
         log.info(
           { chatbotId: params.chatbotId, websiteId: body.websiteId, tier: body.tier },
           'crisp connected',
@@ -193,7 +171,7 @@ export function crispRoutes(deps: AppDeps) {
       ({ params, set }) => {
         getChatbot(deps.db, params.chatbotId);
         connections.remove(params.chatbotId);
-        abortTurnsOf(params.chatbotId, 'crisp was disconnected');
+        deps.worker.abortRunningOf(REPLY_JOB, params.chatbotId, 'crisp was disconnected');
         log.info({ chatbotId: params.chatbotId }, 'crisp disconnected');
         set.status = 204;
       },
@@ -213,18 +191,22 @@ export function crispRoutes(deps: AppDeps) {
         const connection = connections.get(params.chatbotId);
         if (!connection) throw new AppError('NOT_FOUND', 'Crisp is not connected for this chatbot');
         const check = await client.checkCredentials(connection.credentials);
-        if (check.ok) connections.recordOk(chatbot.id);
-        else connections.recordError(chatbot.id, check.error);
+        if (check.ok) connections.recordOk(chatbot.id, at());
+        else connections.recordError(chatbot.id, check.error, at());
         const question = body?.message ?? SAMPLE_QUESTION;
         // A throwaway conversation: the dry run leaves no history and posts nothing.
-        const conversation = getOrCreateConversation(deps.db, {
-          chatbotId: chatbot.id,
-          channel: 'playground',
-          externalId: `crisp-test-${crypto.randomUUID()}`,
-        });
+        const conversation = getOrCreateConversation(
+          deps.db,
+          {
+            chatbotId: chatbot.id,
+            channel: 'playground',
+            externalId: `crisp-test-${crypto.randomUUID()}`,
+          },
+          at(),
+        );
         let result: Awaited<ReturnType<typeof answerMessage>>;
         try {
-          result = await answerMessage(answers, {
+          result = await answerMessage(deps.answers, {
             chatbot,
             conversationId: conversation.id,
             message: question,
@@ -283,12 +265,12 @@ export function crispRoutes(deps: AppDeps) {
       '/:chatbotId/conversations',
       ({ params }) => {
         getChatbot(deps.db, params.chatbotId);
-        const at = new Date();
+        const now = at();
         return {
           items: listConversations(deps.db, params.chatbotId, { limit: 1000 })
             .filter((c) => c.channel === 'crisp')
             .slice(0, 200)
-            .map((c) => summary(c, at)),
+            .map((c) => summary(c, now)),
         };
       },
       {
@@ -306,7 +288,7 @@ export function crispRoutes(deps: AppDeps) {
         const conversation = conversationOf(params.chatbotId, params.sessionId);
         const full = getConversationWithMessages(deps.db, conversation.id)!;
         return {
-          ...summary(full),
+          ...summary(full, at()),
           messages: full.messages.map(({ conversationId: _c, ...m }) => m),
         };
       },
@@ -324,12 +306,12 @@ export function crispRoutes(deps: AppDeps) {
       '/:chatbotId/conversations/:sessionId/pause',
       ({ params, body }) => {
         const conversation = conversationOf(params.chatbotId, params.sessionId);
-        const at = new Date();
-        mute(deps.db, conversation.id, body?.hours ? hoursFrom(at, body.hours) : null, at);
+        const now = at();
+        mute(deps.db, conversation.id, body?.hours ? hoursFrom(now, body.hours) : null, now);
         // Taking it away also stops a reply being written now or waiting for its window.
         const key = serialKeyOf(params.chatbotId, params.sessionId);
         deps.worker.abortRunning(key, 'paused by an admin');
-        return summary(conversationOf(params.chatbotId, params.sessionId));
+        return summary(conversationOf(params.chatbotId, params.sessionId), now);
       },
       {
         params: SessionParams,
@@ -350,8 +332,9 @@ export function crispRoutes(deps: AppDeps) {
       '/:chatbotId/conversations/:sessionId/resume',
       ({ params }) => {
         const conversation = conversationOf(params.chatbotId, params.sessionId);
-        unmute(deps.db, conversation.id, { restartHistory: false });
-        return summary(conversationOf(params.chatbotId, params.sessionId));
+        const now = at();
+        unmute(deps.db, conversation.id, { restartHistory: false }, now);
+        return summary(conversationOf(params.chatbotId, params.sessionId), now);
       },
       {
         params: SessionParams,
@@ -385,7 +368,7 @@ export function crispRoutes(deps: AppDeps) {
           timestamp: request.headers.get('x-crisp-request-timestamp'),
         },
         { webhookSecret: connection.webhookSecret, signingSecret: connection.signingSecret },
-        { maxAgeSeconds: config.CRISP_SIGNATURE_MAX_AGE_SECONDS, now: now() },
+        { maxAgeSeconds: config.CRISP_SIGNATURE_MAX_AGE_SECONDS, now: deps.clock.now() },
       );
       if (!verified.ok) {
         deps.metrics.inc('answerdesk_crisp_webhooks_total', 'Crisp webhook deliveries by result.', {

@@ -141,11 +141,6 @@ export const TestResponse = v.object({
   wouldPost: v.array(WouldPost),
 });
 
-export const SessionParams = v.object({
-  chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-  sessionId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
-});
-
 export const PauseBody = v.optional(
   v.strictObject({
     /** Hours to keep the bot away; absent = until resumed. */

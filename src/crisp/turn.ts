@@ -9,6 +9,7 @@ import type { AnswerInput, AnswerResult, SearchHit } from '../answers/answer.ts'
 import { capMessage } from '../answers/model.ts';
 import type { Chatbot } from '../chatbots/model.ts';
 import { findChatbot } from '../chatbots/service.ts';
+import type { Clock } from '../clock.ts';
 import type { HandoffReason } from '../conversations/model.ts';
 import { appendMessage, setMessageFingerprint } from '../conversations/service.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -29,7 +30,7 @@ export type TurnDeps = {
   client: CrispClient;
   connections: ConnectionStore;
   answer: (input: AnswerInput) => Promise<AnswerResult>;
-  now: () => number;
+  clock: Clock;
 };
 
 type TurnState = 'started' | 'answered' | 'posted' | 'muted' | 'aborted' | 'dropped' | 'failed';
@@ -234,7 +235,7 @@ export async function runReplyTurn(
   deps: TurnDeps,
   job: JobContext<ReplyJobPayload>,
 ): Promise<JobOutcome> {
-  const started = deps.now();
+  const started = deps.clock.now();
   const { chatbotId, websiteId, sessionId } = job.payload;
   const connection = deps.connections.get(chatbotId);
   const chatbot = findChatbot(deps.db, chatbotId);
@@ -242,7 +243,7 @@ export async function runReplyTurn(
     count(deps, 'disconnected');
     return { status: 'cancelled', reason: 'the chatbot is no longer connected to this website' };
   }
-  let turn = loadTurn(deps.db, job.id) ?? openTurn(deps.db, job, deps.now());
+  let turn = loadTurn(deps.db, job.id) ?? openTurn(deps.db, job, deps.clock.now());
   if (!turn) {
     count(deps, 'coalesced');
     return { status: 'done', result: { outcome: 'coalesced' } };
@@ -256,9 +257,9 @@ export async function runReplyTurn(
       turn = loadTurn(deps.db, job.id)!;
     }
     if (turn.state === 'answered') {
-      const postStart = deps.now();
+      const postStart = deps.clock.now();
       const outcome = await deliver(deps, job, connection, chatbot, turn);
-      timing.postMs = deps.now() - postStart;
+      timing.postMs = deps.clock.now() - postStart;
       return finish(deps, log, turn, outcome, started, timing);
     }
     // Finished before a crash lost the job's own bookkeeping: nothing left to do.
@@ -289,7 +290,7 @@ export async function runReplyTurn(
         ...(error.retryAfterMs !== null ? { delayMs: error.retryAfterMs } : {}),
       };
     }
-    setTurn(deps.db, job.id, 'failed', `crisp_${error.kind}`, deps.now());
+    setTurn(deps.db, job.id, 'failed', `crisp_${error.kind}`, deps.clock.now());
     count(deps, 'failed');
     log.error(
       { kind: error.kind, status: error.status, reason: error.reason },
@@ -320,7 +321,7 @@ function finish(
       outcome: label,
       handoff: answer?.handoff ?? false,
       handoffReason: answer?.reason ?? null,
-      totalMs: deps.now() - started,
+      totalMs: deps.clock.now() - started,
       ...timing,
     },
     'crisp turn',
@@ -338,9 +339,9 @@ async function answerTurn(
   timing: Record<string, number>,
 ): Promise<JobOutcome | undefined> {
   const db = deps.db;
-  const at = () => new Date(deps.now());
+  const at = () => new Date(deps.clock.now());
   if (isMuted(db, turn.conversation_id, at())) {
-    setTurn(db, job.id, 'muted', 'muted', deps.now());
+    setTurn(db, job.id, 'muted', 'muted', deps.clock.now());
     db.query("UPDATE crisp_inbox SET state = 'muted' WHERE job_id = ?").run(job.id);
     return { status: 'done', result: { outcome: 'muted' } };
   }
@@ -351,7 +352,7 @@ async function answerTurn(
       windowSeconds: chatbot.quota.burstWindowSeconds,
     });
     if (!burst.ok) {
-      setTurn(db, job.id, 'dropped', 'burst_limited', deps.now());
+      setTurn(db, job.id, 'dropped', 'burst_limited', deps.clock.now());
       db.query("UPDATE crisp_inbox SET state = 'dropped' WHERE job_id = ?").run(job.id);
       return { status: 'done', result: { outcome: 'burst_limited' } };
     }
@@ -361,7 +362,7 @@ async function answerTurn(
   let reservation: Reservation | null = turn.reservation
     ? (JSON.parse(turn.reservation) as Reservation)
     : null;
-  const answerStart = deps.now();
+  const answerStart = deps.clock.now();
   const result = await deps.answer({
     chatbot,
     conversationId: turn.conversation_id,
@@ -399,11 +400,11 @@ async function answerTurn(
       reservation = null;
     },
   });
-  timing.answerMs = deps.now() - answerStart;
+  timing.answerMs = deps.clock.now() - answerStart;
 
   if (result.aborted || job.signal.aborted) {
     await composeBestEffort(deps, connection, turn.session_id, 'stop');
-    setTurn(db, job.id, 'aborted', 'aborted', deps.now());
+    setTurn(db, job.id, 'aborted', 'aborted', deps.clock.now());
     db.query("UPDATE crisp_inbox SET state = 'dropped' WHERE job_id = ?").run(job.id);
     const reason = job.signal.reason instanceof Error ? job.signal.reason.message : 'aborted';
     return { status: 'cancelled', reason };
@@ -429,7 +430,7 @@ async function answerTurn(
         turn.website_id,
         turn.session_id,
         JSON.stringify(post.body),
-        deps.now(),
+        deps.clock.now(),
       );
     });
     setTurn(
@@ -437,7 +438,7 @@ async function answerTurn(
       job.id,
       'answered',
       result.handoff ? `handoff_${result.reason}` : 'answered',
-      deps.now(),
+      deps.clock.now(),
       {
         handoff: result.handoff,
         reason: result.reason,
@@ -484,7 +485,7 @@ async function deliver(
   // on the network): an operator may have replied or started typing meanwhile. Never talk over a
   // human.
   const humanActive = () =>
-    job.signal.aborted || isMuted(db, turn.conversation_id, new Date(deps.now()));
+    job.signal.aborted || isMuted(db, turn.conversation_id, new Date(deps.clock.now()));
   const skipVisitorFacing = () => {
     db.query(
       "UPDATE crisp_outbox SET state = 'skipped' WHERE job_id = ? AND state = 'intent' AND kind != 'note'",
@@ -521,7 +522,7 @@ async function deliver(
     if (!posted) skipVisitorFacing();
   }
   await composeBestEffort(deps, connection, turn.session_id, 'stop').catch(() => {});
-  const now = deps.now();
+  const now = deps.clock.now();
   db.transaction(() => {
     if (answer.handoff && !dropped) {
       mute(
@@ -630,7 +631,7 @@ function recordSent(
   fingerprint: string | null,
 ): void {
   const db = deps.db;
-  const now = deps.now();
+  const now = deps.clock.now();
   db.transaction(() => {
     db.query(
       "UPDATE crisp_outbox SET state = 'sent', uncertain = 0, fingerprint = ?, sent_at = ? WHERE id = ?",

@@ -6,6 +6,7 @@
 import type { Database } from 'bun:sqlite';
 import * as v from 'valibot';
 import type { Chatbot } from '../chatbots/model.ts';
+import type { Clock } from '../clock.ts';
 import { appendMessage } from '../conversations/service.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Worker } from '../jobs/worker.ts';
@@ -33,7 +34,7 @@ export type WebhookDeps = {
   metrics: Metrics;
   log: Logger;
   burstWindowMs: number;
-  now: () => number;
+  clock: Clock;
 };
 
 /** What the webhook did with a delivery (the 200 body, and a metric label). */
@@ -127,7 +128,7 @@ export function handleEvent(
   ) {
     return 'website_mismatch';
   }
-  const now = deps.now();
+  const now = deps.clock.now();
   switch (envelope.event) {
     case 'message:send':
       return visitorMessage(deps, chatbot, websiteId, parse(MessageData, envelope.data), now);

@@ -1,11 +1,24 @@
 // Health: /healthz (process up), /readyz (storage and configuration), /metrics (admin).
+import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
-import type { AppDeps } from '../app.ts';
-import { pingLance } from '../storage/lancedb/db.ts';
+import type { Config } from '../config.ts';
+import { type LanceConnection, pingLance } from '../storage/lancedb/db.ts';
 import { pingDatabase } from '../storage/sqlite/db.ts';
+import type { WriteHealth } from '../storage/sqlite/write-health.ts';
+import type { Metrics } from './metrics.ts';
 import { HealthResponse, ReadinessResponse } from './model.ts';
 
 export type ReadinessCheck = { name: string; ok: boolean; detail?: string };
+
+export type HealthDeps = {
+  config: Pick<Config, 'GROQ_API_KEY' | 'EMBEDDING_PROVIDER'>;
+  db: Database;
+  storage: WriteHealth;
+  lance: LanceConnection;
+  metrics: Metrics;
+  /** Features' checks: embeddings, the chunk index. */
+  readinessChecks: readonly (() => Promise<ReadinessCheck>)[];
+};
 
 /** A readiness check slower than this fails, so /readyz answers even when storage hangs. */
 export const READINESS_CHECK_TIMEOUT_MS = 2_000;
@@ -34,7 +47,7 @@ async function bounded(
 }
 
 /** SQLite answers reads and can write (a disk-full failure shows here until writes pass again). */
-function sqliteReadiness(deps: AppDeps): ReadinessCheck {
+function sqliteReadiness(deps: HealthDeps): ReadinessCheck {
   if (!pingDatabase(deps.db)) return { name: 'sqlite', ok: false };
   const failure = deps.storage.check();
   if (!failure) return { name: 'sqlite', ok: true };
@@ -46,7 +59,7 @@ function sqliteReadiness(deps: AppDeps): ReadinessCheck {
 }
 
 export function healthRoutes(
-  deps: AppDeps,
+  deps: HealthDeps,
   { checkTimeoutMs = READINESS_CHECK_TIMEOUT_MS }: { checkTimeoutMs?: number } = {},
 ) {
   return new Elysia({ name: 'health' })

@@ -1,13 +1,17 @@
 // `answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]`: the same ingestion as
 // the admin API, from the command line, with a progress bar on a terminal.
+
+import type { Database } from 'bun:sqlite';
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { type Config, loadConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import type { LanceKnowledgeStore } from '../knowledge/index-store.ts';
 import type { Source } from '../knowledge/model.ts';
-import { createLogger } from '../logging.ts';
+import { createLogger, type Logger } from '../logging.ts';
 import { DEFAULT_MAX_PAGES, MAX_PAGES_HARD } from './crawl.ts';
 import { SUPPORTED_EXTENSIONS } from './files.ts';
+import type { IngestDeps } from './service.ts';
 import { readServiceMarker } from './service-marker.ts';
 
 export const INGEST_USAGE = 'answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]';
@@ -217,26 +221,32 @@ async function viaService(
   return outcomes;
 }
 
+/** What the command needs of the process's dependencies (src/deps.ts `buildDeps`). */
+export type IngestCommandDeps = {
+  db: Database;
+  knowledge: LanceKnowledgeStore;
+  ingest: IngestDeps;
+  /** Stops and closes everything `open` started. */
+  close: () => Promise<void>;
+};
+
+/** Opens the dependencies (passed in by src/cli.ts, so this feature does not import the root). */
+export type OpenIngestDeps = (config: Config, log: Logger) => Promise<IngestCommandDeps>;
+
 /** Runs the jobs in this process, writing SQLite and LanceDB directly (no service running). */
 async function direct(
+  open: OpenIngestDeps,
   config: Config,
   args: IngestArgs,
   jobs: Job[],
   progress: Progress,
 ): Promise<Outcome[]> {
-  const { buildDeps } = await import('../server.ts');
   const { getChatbot } = await import('../chatbots/service.ts');
   const { getSource } = await import('../knowledge/service.ts');
-  const { createFileSource, createRemoteSource, ingestSettings, runIngestion } = await import(
-    './service.ts'
-  );
+  const { createFileSource, createRemoteSource, runIngestion } = await import('./service.ts');
   const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
-  const deps = await buildDeps(config, log);
-  const ingest = {
-    ctx: { db: deps.db, store: deps.knowledge, log: log.child({ component: 'ingest' }) },
-    dataDir: config.DATA_DIR,
-    settings: ingestSettings(config),
-  };
+  const deps = await open(config, log);
+  const { ingest } = deps;
   // Ctrl-C ends the current item as `failed` ("interrupted") instead of leaving it `indexing`
   // with no job to finish it.
   const interrupted = new AbortController();
@@ -281,9 +291,7 @@ async function direct(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    deps.knowledge.close();
-    deps.lance.close();
-    deps.db.close();
+    await deps.close();
   }
 }
 
@@ -295,6 +303,7 @@ async function direct(
  */
 export async function runIngestCommand(
   args: string[],
+  open: OpenIngestDeps,
   options: { tty?: boolean; write?: (s: string) => void } = {},
 ): Promise<number> {
   const parsed = parseIngestArgs(args);
@@ -318,7 +327,7 @@ export async function runIngestCommand(
       progress.line(`sending to the running service at ${service.url} (pid ${service.pid})`);
       outcomes = await viaService(service.url, config, parsed, plan.jobs, progress);
     } else {
-      outcomes = await direct(config, parsed, plan.jobs, progress);
+      outcomes = await direct(open, config, parsed, plan.jobs, progress);
     }
   } catch (e) {
     console.error(`answerdesk ingest: ${e instanceof Error ? e.message : String(e)}`);

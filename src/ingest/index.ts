@@ -1,7 +1,8 @@
 // The ingestion feature as the sources routes use it: body parsing (JSON or multipart upload),
 // creating URL/sitemap/file sources with their job, refresh, and clean-up on delete.
-import type { AppDeps } from '../app.ts';
+import type { Config } from '../config.ts';
 import { type BodyParser, limitedBody, MULTIPART_OVERHEAD_BYTES, mediaType } from '../http/body.ts';
+import type { Worker } from '../jobs/worker.ts';
 import type { Source } from '../knowledge/model.ts';
 import type { FileSourceBody, SitemapSourceBody, UrlSourceBody } from './model.ts';
 import {
@@ -10,33 +11,19 @@ import {
   enqueueIngest,
   forgetSource,
   type IngestDeps,
-  ingestSettings,
-  registerIngestJob,
 } from './service.ts';
 
 export type IngestFeature = ReturnType<typeof ingestFeature>;
 
-/** Builds the feature over the app's dependencies and registers its job kind on the worker. */
-export function ingestFeature(deps: AppDeps, extra: Partial<IngestDeps['settings']> = {}) {
-  const ingest: IngestDeps = {
-    ctx: { db: deps.db, store: deps.knowledge, log: deps.log.child({ component: 'ingest' }) },
-    dataDir: deps.config.DATA_DIR,
-    settings: { ...ingestSettings(deps.config), ...extra },
-  };
-  const jobs = registerIngestJob(deps.worker, ingest);
-  // Runs before the worker's own stop hook (hooks run last-registered first), so a long crawl is
-  // interrupted instead of holding the shutdown; the job resumes at the next start.
-  deps.onShutdown.push(jobs.interrupt);
-  // A deleted chatbot takes its sources' kept uploads and waiting jobs with it.
-  deps.onChatbotDelete.push((chatbotId) => {
-    const ids = deps.db
-      .query<{ id: string }, [string]>(
-        "SELECT id FROM sources WHERE chatbot_id = ? AND type IN ('url', 'sitemap', 'file')",
-      )
-      .all(chatbotId);
-    for (const { id } of ids) forgetSource(deps.worker, ingest.dataDir, id);
-  });
+export type IngestFeatureDeps = {
+  config: Pick<Config, 'BODY_LIMIT_BYTES' | 'UPLOAD_LIMIT_BYTES'>;
+  worker: Worker;
+  ingest: IngestDeps;
+};
 
+/** The sources routes' side of ingestion; its job kind is registered by `registerJobs` (src/deps.ts). */
+export function ingestFeature(deps: IngestFeatureDeps) {
+  const { ingest, worker } = deps;
   const inner = limitedBody({
     jsonBytes: deps.config.BODY_LIMIT_BYTES,
     multipartBytes: deps.config.UPLOAD_LIMIT_BYTES + MULTIPART_OVERHEAD_BYTES,
@@ -57,7 +44,6 @@ export function ingestFeature(deps: AppDeps, extra: Partial<IngestDeps['settings
   );
 
   return {
-    deps: ingest,
     parse,
     /** Creates a URL, sitemap or file source and commits its job; the route answers 202. */
     async create(
@@ -68,17 +54,17 @@ export function ingestFeature(deps: AppDeps, extra: Partial<IngestDeps['settings
         body.type === 'file'
           ? await createFileSource(ingest, chatbotId, body)
           : createRemoteSource(ingest, chatbotId, body);
-      enqueueIngest(deps.worker, source, chatbotId);
+      enqueueIngest(worker, source, chatbotId);
       return source;
     },
     /** Re-fetches a URL, sitemap or file source in the background (202). */
     refresh(chatbotId: string, source: Source): Source {
-      enqueueIngest(deps.worker, source, chatbotId);
+      enqueueIngest(worker, source, chatbotId);
       return source;
     },
     /** After a source was deleted: cancel its jobs and remove its kept upload. */
     forget(sourceId: string): void {
-      forgetSource(deps.worker, ingest.dataDir, sourceId);
+      forgetSource(worker, ingest.dataDir, sourceId);
     },
   };
 }

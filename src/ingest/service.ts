@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
-import type { Worker } from '../jobs/worker.ts';
+import type { JobHandler, Worker } from '../jobs/worker.ts';
 import type { Source } from '../knowledge/model.ts';
 import {
   createSourceRecord,
@@ -309,23 +309,22 @@ export async function runIngestion(
 }
 
 /**
- * Registers the ingestion job kind on the worker. Returns `interrupt()`, which aborts the running
- * ingestions (at shutdown: a 15-minute crawl must not hold the process); they resume at the next
- * start.
+ * The ingestion job kind (`INGEST_JOB`, registered by `registerJobs` in src/deps.ts). A stop
+ * aborts running ingestions (a 15-minute crawl must not hold the shutdown); they resume at the
+ * next start.
  */
-export function registerIngestJob(worker: Worker, deps: IngestDeps): { interrupt: () => void } {
-  const running = new Set<string>();
-  worker.register<IngestJobPayload>(INGEST_JOB, {
+export function ingestJob(deps: IngestDeps): JobHandler<IngestJobPayload> {
+  return {
     // Two at once: a long crawl does not hold up a file upload, and 2 cores stay usable.
     concurrency: 2,
     maxAttempts: 3,
     backoff: { baseMs: 10_000, capMs: 120_000 },
+    abortOnStop: true,
     run: async (job) => {
-      running.add(job.payload.sourceId);
       const result = await runIngestion(deps, job.payload.sourceId, {
         signal: job.signal,
         finalAttempt: job.attempt >= job.maxAttempts,
-      }).finally(() => running.delete(job.payload.sourceId));
+      });
       switch (result.outcome) {
         case 'indexed':
         case 'unchanged':
@@ -341,10 +340,15 @@ export function registerIngestJob(worker: Worker, deps: IngestDeps): { interrupt
           return { status: 'cancelled', reason: 'the source was deleted' };
       }
     },
-  });
-  return {
-    interrupt: () => {
-      for (const id of running) worker.abortRunning(serialKeyOf(id), 'the service is stopping');
-    },
   };
+}
+
+/** A deleted chatbot takes its URL, sitemap and file sources' waiting jobs and kept uploads along. */
+export function forgetChatbotSources(deps: IngestDeps, worker: Worker, chatbotId: string): void {
+  const ids = deps.ctx.db
+    .query<{ id: string }, [string]>(
+      "SELECT id FROM sources WHERE chatbot_id = ? AND type IN ('url', 'sitemap', 'file')",
+    )
+    .all(chatbotId);
+  for (const { id } of ids) forgetSource(worker, deps.dataDir, id);
 }

@@ -31,6 +31,12 @@ export type JobHandler<P = unknown> = {
   maxAttempts?: number;
   /** Backoff after attempt n: min(capMs, baseMs · 2^(n-1)) ± 25 % jitter. */
   backoff?: { baseMs: number; capMs: number };
+  /**
+   * `stop()` aborts running jobs of this kind (their signal) instead of only waiting for them: a
+   * long crawl must not hold a shutdown. The handler's outcome (e.g. `retry`) resumes it at the
+   * next start.
+   */
+  abortOnStop?: boolean;
 };
 
 export type EnqueueOptions = {

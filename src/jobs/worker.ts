@@ -64,7 +64,14 @@ export class Worker {
   private readonly handlers = new Map<string, JobHandler<never>>();
   private readonly running = new Map<
     number,
-    { kind: string; serialKey: string | null; controller: AbortController; done: Promise<void> }
+    {
+      kind: string;
+      chatbotId: string | null;
+      serialKey: string | null;
+      abortOnStop: boolean;
+      controller: AbortController;
+      done: Promise<void>;
+    }
   >();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private poll: ReturnType<typeof setInterval> | undefined;
@@ -151,7 +158,7 @@ export class Worker {
     this.wake();
   }
 
-  /** Stops taking work; aborts nothing, waits for running jobs to finish. */
+  /** Stops taking work; aborts the running jobs of `abortOnStop` kinds, waits for every running job. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.started = false;
@@ -159,6 +166,9 @@ export class Worker {
     if (this.poll) clearInterval(this.poll);
     this.timer = undefined;
     this.poll = undefined;
+    for (const r of this.running.values()) {
+      if (r.abortOnStop) r.controller.abort(new Error('the service is stopping'));
+    }
     await Promise.all([...this.running.values()].map((r) => r.done));
     this.recordUnrecorded(true);
     if (this.unrecorded.size > 0) {
@@ -174,6 +184,18 @@ export class Worker {
     let n = 0;
     for (const r of this.running.values()) {
       if (r.serialKey === serialKey) {
+        r.controller.abort(new Error(reason));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Aborts the running jobs of one kind for one chatbot (disconnected, deleted); returns how many. */
+  abortRunningOf(kind: string, chatbotId: string, reason: string): number {
+    let n = 0;
+    for (const r of this.running.values()) {
+      if (r.kind === kind && r.chatbotId === chatbotId) {
         r.controller.abort(new Error(reason));
         n++;
       }
@@ -377,7 +399,14 @@ export class Worker {
       this.running.delete(row.id);
       this.tick();
     });
-    this.running.set(row.id, { kind: row.kind, serialKey: row.serial_key, controller, done });
+    this.running.set(row.id, {
+      kind: row.kind,
+      chatbotId: row.chatbot_id,
+      serialKey: row.serial_key,
+      abortOnStop: handler.abortOnStop === true,
+      controller,
+      done,
+    });
   }
 
   /**

@@ -4,12 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createChatbot } from '../chatbots/service.ts';
-import { loadConfig, resolveDataDir } from '../config.ts';
-import { createLogger } from '../logging.ts';
-import { buildDeps } from '../server.ts';
+import { type Config, loadConfig, resolveDataDir } from '../config.ts';
+import { createLogger, type Logger } from '../logging.ts';
 import { DEFAULT_CHUNK_SETTINGS } from './chunk.ts';
 import { evaluateRun, parseQrels, type Run } from './eval-metrics.ts';
-import { knowledgeCtx } from './index.ts';
+import { type KnowledgeCtxDeps, knowledgeCtx } from './index.ts';
 import { searchKnowledge } from './search.ts';
 import { ingestNewTextSources } from './service.ts';
 
@@ -60,8 +59,14 @@ const readJsonl = <T>(file: string): T[] =>
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as T);
 
+/** Opens the process's dependencies (src/deps.ts `buildDeps`, passed in by src/cli.ts). */
+export type OpenEvalDeps = (
+  config: Config,
+  log: Logger,
+) => Promise<KnowledgeCtxDeps & { close: () => Promise<void> }>;
+
 /** Runs the evaluation; returns the process exit code. */
-export async function runEval(argv: string[]): Promise<number> {
+export async function runEval(argv: string[], open: OpenEvalDeps): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
     console.error(`answerdesk eval: ${args}\nusage: ${EVAL_USAGE}`);
@@ -82,7 +87,7 @@ export async function runEval(argv: string[]): Promise<number> {
     // The rest of the configuration (EMBEDDING_PROVIDER, …) comes from the environment as usual.
     const config = loadConfig({ ...Bun.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     const log = createLogger(config.LOG_LEVEL);
-    const deps = await buildDeps(config, log);
+    const deps = await open(config, log);
     const ctx = {
       ...knowledgeCtx(deps),
       chunking: {
@@ -153,8 +158,7 @@ export async function runEval(argv: string[]): Promise<number> {
     console.log(
       `time        ingest ${(ingestMs / 1000).toFixed(1)} s (${Math.round((chunks / ingestMs) * 1000)} chunks/s), queries ${(queryMs / queries.length).toFixed(1)} ms each`,
     );
-    deps.knowledge.close();
-    deps.db.close();
+    await deps.close();
     return 0;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

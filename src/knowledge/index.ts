@@ -1,13 +1,16 @@
 // Admin routes for knowledge: sources of a chatbot, search, and re-embedding the index.
+import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
-import type { AppDeps } from '../app.ts';
 import { getChatbot } from '../chatbots/service.ts';
 import { ErrorResponse } from '../http/model.ts';
-import { ingestFeature } from '../ingest/index.ts';
+import { ChatbotParams, SourceParams } from '../http/params.ts';
+import { type IngestFeatureDeps, ingestFeature } from '../ingest/index.ts';
 import { isFetchedType } from '../ingest/service.ts';
+import type { Logger } from '../logging.ts';
+import type { WriteHealth } from '../storage/sqlite/write-health.ts';
+import type { LanceKnowledgeStore } from './index-store.ts';
 import { createInlineSource, recoverInterruptedSources, refreshSource } from './inline-sources.ts';
 import {
-  ChatbotParams,
   CreateSourceBody,
   ReindexResponse,
   SearchBody,
@@ -15,12 +18,20 @@ import {
   SearchResponse,
   Source,
   SourceList,
-  SourceParams,
 } from './model.ts';
 import { searchKnowledge } from './search.ts';
 import { deleteSource, getSource, type KnowledgeCtx, listSources } from './service.ts';
 
-export function knowledgeCtx(deps: AppDeps): KnowledgeCtx {
+export type KnowledgeCtxDeps = {
+  db: Database;
+  knowledge: LanceKnowledgeStore;
+  log: Logger;
+  storage: WriteHealth;
+};
+
+export type KnowledgeRouteDeps = KnowledgeCtxDeps & IngestFeatureDeps;
+
+export function knowledgeCtx(deps: KnowledgeCtxDeps): KnowledgeCtx {
   return {
     db: deps.db,
     store: deps.knowledge,
@@ -29,7 +40,7 @@ export function knowledgeCtx(deps: AppDeps): KnowledgeCtx {
   };
 }
 
-export function knowledgeRoutes(deps: AppDeps) {
+export function knowledgeRoutes(deps: KnowledgeRouteDeps) {
   const ctx = knowledgeCtx(deps);
   // Text and Q&A sources left `indexing` by a crash or a full disk: failed now (at start), and
   // again whenever writes pass after a failure.

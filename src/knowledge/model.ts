@@ -69,10 +69,6 @@ export type Source = v.InferOutput<typeof Source>;
 
 export const SourceList = v.object({ items: v.array(Source) });
 
-const id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
-export const ChatbotParams = v.object({ chatbotId: id });
-export const SourceParams = v.object({ chatbotId: id, sourceId: id });
-
 export const SearchBody = v.strictObject({
   query: v.pipe(v.string(), v.maxLength(4_000)),
   limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_SEARCH_LIMIT))),

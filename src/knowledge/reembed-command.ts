@@ -1,16 +1,22 @@
 // `answerdesk reembed`: rebuilds the chunk index in the configured embedding space.
-import { loadConfig } from '../config.ts';
-import { createLogger } from '../logging.ts';
-import { buildDeps } from '../server.ts';
+import { type Config, loadConfig } from '../config.ts';
+import { createLogger, type Logger } from '../logging.ts';
+import type { LanceKnowledgeStore } from './index-store.ts';
 
 export const REEMBED_USAGE = 'answerdesk reembed [--force]';
+
+/** Opens the process's dependencies (src/deps.ts `buildDeps`, passed in by src/cli.ts). */
+export type OpenReembedDeps = (
+  config: Config,
+  log: Logger,
+) => Promise<{ knowledge: LanceKnowledgeStore; close: () => Promise<void> }>;
 
 /**
  * Re-embeds every chunk with the configured embedder (or drops the vectors for `none`). Without
  * `--force` it does nothing when the index already holds the configured embedding space. Run it
  * with the service stopped: a second process would not see this one's table swap (STACK.md §10).
  */
-export async function runReembed(args: string[]): Promise<number> {
+export async function runReembed(args: string[], open: OpenReembedDeps): Promise<number> {
   const force = args.includes('--force');
   const unknown = args.filter((a) => a !== '--force');
   if (unknown.length > 0) {
@@ -19,7 +25,7 @@ export async function runReembed(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
-  const deps = await buildDeps(config, log);
+  const deps = await open(config, log);
   const store = deps.knowledge;
   try {
     if (!store.stale && !force) {
@@ -39,7 +45,6 @@ export async function runReembed(args: string[]): Promise<number> {
     console.log(`done: ${chunks} chunks in ${store.indexedSpace}`);
     return 0;
   } finally {
-    store.close();
-    deps.db.close();
+    await deps.close();
   }
 }

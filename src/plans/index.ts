@@ -1,8 +1,11 @@
 // Admin routes for plans: thin handlers over the plan service.
+import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
-import type { AppDeps } from '../app.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
 import { ErrorResponse } from '../http/model.ts';
-import { CreatePlanBody, Plan, PlanList, PlanParams, UpdatePlanBody } from './model.ts';
+import { PlanParams } from '../http/params.ts';
+import { CreatePlanBody, Plan, PlanList, UpdatePlanBody } from './model.ts';
 import {
   createPlan,
   deletePlan,
@@ -12,16 +15,23 @@ import {
   updatePlan,
 } from './service.ts';
 
-export function planRoutes(deps: AppDeps) {
+export type PlanRouteDeps = {
+  db: Database;
+  clock: Clock;
+  config: Pick<Config, 'DEFAULT_MONTHLY_MESSAGES' | 'DEFAULT_DAILY_MESSAGES'>;
+};
+
+export function planRoutes(deps: PlanRouteDeps) {
+  const at = () => new Date(deps.clock.now());
   // createApp runs once per process, so this is where the default plan picks up the
   // configuration of this start (DEFAULT_MONTHLY_MESSAGES, DEFAULT_DAILY_MESSAGES).
-  syncDefaultPlan(deps.db, deps.config);
+  syncDefaultPlan(deps.db, deps.config, at());
   return new Elysia({ name: 'plans', prefix: '/api/v1/plans' })
     .post(
       '',
       ({ body, set }) => {
         set.status = 201;
-        return createPlan(deps.db, body);
+        return createPlan(deps.db, body, at());
       },
       {
         body: CreatePlanBody,
@@ -38,7 +48,7 @@ export function planRoutes(deps: AppDeps) {
       response: { 200: Plan, 401: ErrorResponse, 404: ErrorResponse },
       detail: { tags: ['plans'], summary: 'Read a plan' },
     })
-    .patch('/:planId', ({ params, body }) => updatePlan(deps.db, params.planId, body), {
+    .patch('/:planId', ({ params, body }) => updatePlan(deps.db, params.planId, body, at()), {
       params: PlanParams,
       body: UpdatePlanBody,
       response: {

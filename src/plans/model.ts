@@ -39,7 +39,3 @@ export const Plan = v.object({
 export type Plan = v.InferOutput<typeof Plan>;
 
 export const PlanList = v.object({ items: v.array(Plan) });
-
-export const PlanParams = v.object({
-  planId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-});

@@ -1,16 +1,20 @@
 // Admin route for a chatbot's quota usage: one entry per window (day, month).
+import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
-import type { AppDeps } from '../app.ts';
+import type { Clock } from '../clock.ts';
 import { ErrorResponse } from '../http/model.ts';
-import { Usage, UsageParams } from './model.ts';
+import { ChatbotParams } from '../http/params.ts';
+import { Usage } from './model.ts';
 import { getUsage } from './service.ts';
 
-export function usageRoutes(deps: AppDeps) {
+export type UsageRouteDeps = { db: Database; clock: Clock };
+
+export function usageRoutes(deps: UsageRouteDeps) {
   return new Elysia({ name: 'usage', prefix: '/api/v1/chatbots' }).get(
     '/:chatbotId/usage',
-    ({ params }) => getUsage(deps.db, params.chatbotId, deps.now?.()),
+    ({ params }) => getUsage(deps.db, params.chatbotId, new Date(deps.clock.now())),
     {
-      params: UsageParams,
+      params: ChatbotParams,
       response: { 200: Usage, 401: ErrorResponse, 404: ErrorResponse },
       detail: {
         tags: ['chatbots'],

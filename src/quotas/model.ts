@@ -14,7 +14,3 @@ export const WindowUsage = v.object({
 
 /** One entry per quota window, keyed by the window's name. */
 export const Usage = v.object({ day: WindowUsage, month: WindowUsage });
-
-export const UsageParams = v.object({
-  chatbotId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-});

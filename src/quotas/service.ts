@@ -1,5 +1,6 @@
 // Quotas: effective limits, atomic message reservations per window, usage, per-conversation bursts.
 import type { Database } from 'bun:sqlite';
+import type { Clock } from '../clock.ts';
 import { notFound } from '../errors.ts';
 import { DEFAULT_PLAN_ID } from '../plans/model.ts';
 
@@ -257,19 +258,15 @@ export type QuotaHooks = {
 
 /**
  * Adapts `reserveMessage` / `release` to `answerMessage`'s `reserveQuota` / `releaseQuota` hooks
- * for one turn. `now` is read when the reservation is made.
+ * for one turn. The clock is read when the reservation is made.
  */
-export function quotaHooks(
-  db: Database,
-  chatbotId: string,
-  now: () => Date = () => new Date(),
-): QuotaHooks {
+export function quotaHooks(db: Database, chatbotId: string, clock: Clock): QuotaHooks {
   let reservation: Reservation | null = null;
   let denied: { window: QuotaWindow; limit: number } | null = null;
   return {
     reserveQuota: () => {
       if (reservation) return true;
-      const result = reserveMessage(db, chatbotId, now());
+      const result = reserveMessage(db, chatbotId, new Date(clock.now()));
       if (result.ok) reservation = result.reservation;
       else denied = { window: result.window, limit: result.limit };
       return result.ok;

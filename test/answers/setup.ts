@@ -1,5 +1,4 @@
 // Shared set-up for answer tests: a test app wired to the fake Groq, with a small knowledge base.
-import { answerDeps } from '../../src/answers/deps.ts';
 import { knowledgeCtx } from '../../src/knowledge/index.ts';
 import { ingestNewTextSources } from '../../src/knowledge/service.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
@@ -38,7 +37,7 @@ export async function chatApp(
   });
   const chatbot = (await res.json()) as { id: string };
   await ingestNewTextSources(knowledgeCtx(t.deps), chatbot.id, DOCS);
-  return { ...t, chatbotId: chatbot.id, answer: answerDeps(t.deps) };
+  return { ...t, chatbotId: chatbot.id, answer: t.deps.answers };
 }
 
 export type ChatApp = Awaited<ReturnType<typeof chatApp>>;

@@ -259,10 +259,16 @@ describe('crisp handoff', () => {
         expect(res.status).toBe(204);
       },
     });
+    const llmCalls = h.groq.requests.length;
     await send(visitorMessage('Still there?', { sessionId: sid }));
     await h.drain();
     expect(h.crisp.posted(sid).length).toBe(0);
-    expect(h.jobs().at(-1)!.state).toBe('cancelled');
+    // Aborted by the disconnect itself: no LLM call after it, not merely a post found no connection.
+    expect(h.groq.requests.length).toBe(llmCalls);
+    expect(h.jobs().at(-1)).toMatchObject({
+      state: 'cancelled',
+      last_error: 'crisp was disconnected',
+    });
   });
 
   it('should post the quota text once per conversation, without calling the LLM', async () => {

@@ -3,14 +3,29 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.ts';
+import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
+import { buildDeps, registerJobs } from '../../src/deps.ts';
 import type { Embedder } from '../../src/embeddings/types.ts';
 import { createLogger } from '../../src/logging.ts';
-import { buildDeps } from '../../src/server.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
+
+/** The app's clock in tests: the real time until `pin(at)`, again after `unpin()`. */
+export class TestClock implements Clock {
+  #pinned: number | null = null;
+  now(): number {
+    return this.#pinned ?? Date.now();
+  }
+  pin(at: Date): void {
+    this.#pinned = at.getTime();
+  }
+  unpin(): void {
+    this.#pinned = null;
+  }
+}
 
 /** Makes a temporary data dir; `cleanup()` removes it. */
 export function tempDir(prefix = 'answerdesk-test-') {
@@ -32,11 +47,15 @@ export async function buildTestApp(
     ...env,
   });
   const log = createLogger(config.LOG_LEVEL);
-  const deps = await buildDeps(config, log, opts);
+  const clock = new TestClock();
+  const deps = await buildDeps(config, log, { ...opts, clock });
+  // As serve() does; the worker is not started: tests run jobs with drain().
+  registerJobs(deps);
   const app = createApp(deps);
   return {
     app,
     deps,
+    clock,
     dir,
     /** Sends a request through the app (no network), with the admin token unless told not to. */
     request: (path: string, init: RequestInit & { json?: unknown; auth?: string | false } = {}) => {

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { Elysia } from 'elysia';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { buildDeps } from '../../src/deps.ts';
 import { FIELD_PATH_CHARS_MAX, ISSUES_SHOWN_MAX } from '../../src/http/error-handler.ts';
 import { createLogger } from '../../src/logging.ts';
-import { buildDeps, type RunningServer, startServer } from '../../src/server.ts';
+import { type RunningServer, startServer } from '../../src/server.ts';
 import { ADMIN_TOKEN, tempDir } from '../helpers/app.ts';
 
 const lines: string[] = [];

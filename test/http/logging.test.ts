@@ -4,9 +4,9 @@ import { Elysia } from 'elysia';
 import * as v from 'valibot';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { buildDeps } from '../../src/deps.ts';
 import { errorHandler } from '../../src/http/error-handler.ts';
 import { createLogger, redactUrl } from '../../src/logging.ts';
-import { buildDeps } from '../../src/server.ts';
 import { ADMIN_TOKEN, tempDir } from '../helpers/app.ts';
 
 /** A logger whose JSON lines land in `lines`. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test';
-import { Worker } from '../../src/jobs/worker.ts';
+import { createChatbot, listChatbots } from '../../src/chatbots/service.ts';
+import { type JobContext, type JobOutcome, Worker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/logging.ts';
 import { type Database, openDatabase } from '../../src/storage/sqlite/db.ts';
 import { tempDir } from '../helpers/app.ts';
@@ -339,6 +340,66 @@ describe('worker', () => {
     expect(w.abortRunning('conv', 'operator typing')).toBe(1);
     await drained;
     expect(w.stats().cancelled).toBe(1);
+  });
+
+  it('should abort the running jobs of one kind and chatbot only, with abortRunningOf', async () => {
+    for (const name of ['a', 'b']) createChatbot(db, { name }, new Date());
+    const [a, b] = listChatbots(db).map((c) => c.id) as [string, string];
+    const started = { count: 0, all: Promise.withResolvers<void>() };
+    const aborted: string[] = [];
+    const run = async (job: JobContext<{ label: string }>): Promise<JobOutcome> => {
+      if (++started.count === 3) started.all.resolve();
+      await new Promise<void>((resolve) =>
+        job.signal.addEventListener('abort', () => {
+          aborted.push(`${job.payload.label}: ${(job.signal.reason as Error).message}`);
+          resolve();
+        }),
+      );
+      return { status: 'cancelled', reason: 'aborted' };
+    };
+    const w = newWorker().register('reply', { run }).register('ingest', { run });
+    w.enqueue('reply', { label: 'reply a' }, { chatbotId: a, serialKey: 'a1' });
+    w.enqueue('reply', { label: 'reply b' }, { chatbotId: b, serialKey: 'b1' });
+    w.enqueue('ingest', { label: 'ingest a' }, { chatbotId: a, serialKey: 'a2' });
+    const drained = w.drain();
+    await started.all.promise;
+    expect(w.abortRunningOf('reply', a, 'disconnected')).toBe(1);
+    expect(aborted).toEqual(['reply a: disconnected']);
+    expect(w.abortRunning('b1', 'done')).toBe(1);
+    expect(w.abortRunning('a2', 'done')).toBe(1);
+    await drained;
+    expect(w.stats().cancelled).toBe(3);
+  });
+
+  it('should abort running jobs of an abortOnStop kind at stop, and wait for the others', async () => {
+    const started = { count: 0, all: Promise.withResolvers<void>() };
+    const release = Promise.withResolvers<void>();
+    const w = newWorker()
+      .register('crawl', {
+        abortOnStop: true,
+        run: async (job) => {
+          if (++started.count === 2) started.all.resolve();
+          await new Promise((resolve) => job.signal.addEventListener('abort', resolve));
+          return { status: 'retry', error: (job.signal.reason as Error).message };
+        },
+      })
+      .register('reply', {
+        run: async (job) => {
+          if (++started.count === 2) started.all.resolve();
+          await release.promise;
+          return { status: job.signal.aborted ? 'cancelled' : 'done', reason: 'aborted' };
+        },
+      });
+    w.enqueue('crawl', {});
+    w.enqueue('reply', {});
+    w.start();
+    await started.all.promise;
+    const stopped = w.stop();
+    release.resolve();
+    await stopped;
+    expect(w.stats()).toMatchObject({ pending: 1, done: 1, running: 0 });
+    const crawl = db.query("SELECT last_error FROM jobs WHERE kind = 'crawl'").get();
+    expect(crawl).toEqual({ last_error: 'the service is stopping' });
   });
 
   it('should run delayed jobs when their time comes, without waiting in drain', async () => {

@@ -148,9 +148,10 @@ describe('answerdesk eval', () => {
       const original = console.log;
       console.log = (...args: unknown[]) => logs.push(args.join(' '));
       const { runEval } = await import('../../src/knowledge/eval.ts');
+      const { buildDeps } = await import('../../src/deps.ts');
       let code: number;
       try {
-        code = await runEval([dir, '--run', runFile, '--limit', '10']);
+        code = await runEval([dir, '--run', runFile, '--limit', '10'], buildDeps);
       } finally {
         console.log = original;
       }

@@ -3,10 +3,10 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { buildDeps } from '../../src/deps.ts';
 import { INTERRUPTED_ERROR } from '../../src/knowledge/inline-sources.ts';
 import { createSourceRecord } from '../../src/knowledge/service.ts';
 import { createLogger } from '../../src/logging.ts';
-import { buildDeps } from '../../src/server.ts';
 import { ADMIN_TOKEN, buildTestApp, type TestApp, tempDir } from '../helpers/app.ts';
 import { fillDisk } from '../helpers/disk-full.ts';
 import { FakeEmbedder } from './fake-embedder.ts';

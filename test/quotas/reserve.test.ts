@@ -203,7 +203,7 @@ describe('quotaHooks', () => {
   it('should reserve once per turn and release what it holds', () => {
     q = quotaDb();
     const bot = q.bot({ dailyMessages: 1 });
-    const turn = quotaHooks(q.db, bot, () => NOW);
+    const turn = quotaHooks(q.db, bot, { now: () => NOW.getTime() });
     expect(turn.reserveQuota()).toBe(true);
     expect(turn.reserveQuota()).toBe(true);
     expect(getUsage(q.db, bot, NOW).day.used).toBe(1);
@@ -212,8 +212,8 @@ describe('quotaHooks', () => {
     expect(turn.reservation).toBeNull();
     expect(getUsage(q.db, bot, NOW).day.used).toBe(0);
 
-    quotaHooks(q.db, bot, () => NOW).reserveQuota();
-    const late = quotaHooks(q.db, bot, () => NOW);
+    quotaHooks(q.db, bot, { now: () => NOW.getTime() }).reserveQuota();
+    const late = quotaHooks(q.db, bot, { now: () => NOW.getTime() });
     expect(late.reserveQuota()).toBe(false);
     expect(late.denied).toEqual({ window: 'day', limit: 1 });
   });

@@ -16,7 +16,7 @@ describe('usage (happy)', () => {
     // A pinned clock a moment before UTC midnight: the reservations and the route agree on the
     // periods whatever the real time is.
     const now = new Date('2026-03-31T23:59:59.900Z');
-    t.deps.now = () => now;
+    t.clock.pin(now);
     try {
       const bot = await newBot({ name: 'Counted', quota: { dailyMessages: 5 } });
       for (let i = 0; i < 2; i++) reserveMessage(t.deps.db, bot.id, now);
@@ -30,7 +30,7 @@ describe('usage (happy)', () => {
       expect(day).toBe('2026-03-31');
       expect(month).toBe('2026-03');
     } finally {
-      t.deps.now = undefined;
+      t.clock.unpin();
     }
   });
 

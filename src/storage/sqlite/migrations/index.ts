@@ -5,9 +5,8 @@ import { knowledge } from './003-knowledge.ts';
 import { conversations } from './004-conversations.ts';
 import { crisp } from './005-crisp.ts';
 import { quotas } from './006-quotas.ts';
-import type { Migration } from './migration.ts';
 import { storageProbe } from './007-storage-probe.ts';
-
+import type { Migration } from './migration.ts';
 
 export const migrations: Migration[] = [
   foundation,

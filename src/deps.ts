@@ -1,0 +1,177 @@
+// The composition root: every client and store of the process is built here, once, and every job
+// kind is registered here. Features never import this file; each declares the narrow deps type it
+// needs (e.g. `ChatbotRouteDeps`), and `AppDeps` satisfies all of them.
+import type { Database } from 'bun:sqlite';
+import { join } from 'node:path';
+import type { AnswerDeps } from './answers/answer.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { type CrispClient, HttpCrispClient } from './crisp/client.ts';
+import { ConnectionStore } from './crisp/connections.ts';
+import { replyJob } from './crisp/reply-job.ts';
+import { REPLY_JOB } from './crisp/webhook.ts';
+import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
+import type { Embedder } from './embeddings/types.ts';
+import type { ReadinessCheck } from './http/health.ts';
+import { Metrics } from './http/metrics.ts';
+import {
+  forgetChatbotSources,
+  INGEST_JOB,
+  type IngestDeps,
+  ingestJob,
+  ingestSettings,
+} from './ingest/service.ts';
+import { Worker } from './jobs/worker.ts';
+import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
+import { searchKnowledge } from './knowledge/search.ts';
+import { createLlmClient } from './llm/groq-client.ts';
+import type { LlmClient } from './llm/types.ts';
+import type { Logger } from './logging.ts';
+import { type LanceConnection, openLance } from './storage/lancedb/db.ts';
+import { openDatabase } from './storage/sqlite/db.ts';
+import { WriteHealth } from './storage/sqlite/write-health.ts';
+
+export type AppDeps = {
+  config: Config;
+  log: Logger;
+  /** The one wall clock: stored times, quota periods, mutes, Crisp turns, job schedules. */
+  clock: Clock;
+  db: Database;
+  /** Whether SQLite can write (disk full → /readyz 503, the worker pauses claiming). */
+  storage: WriteHealth;
+  lance: LanceConnection;
+  /** Vectors for the knowledge index; null when EMBEDDING_PROVIDER=none (full-text only). */
+  embedder: Embedder | null;
+  /** The chunk index (one LanceDB table handle per process): sources, search. */
+  knowledge: LanceKnowledgeStore;
+  /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
+  llm: LlmClient;
+  metrics: Metrics;
+  /** The durable job queue; `registerJobs` registers every job kind on it. */
+  worker: Worker;
+  /** The Crisp REST API (CRISP_API_URL). */
+  crisp: CrispClient;
+  /** The chatbots' Crisp connections, credentials sealed with SECRET_KEY. */
+  connections: ConnectionStore;
+  /** The answer pipeline's dependencies: the playground and the Crisp reply turn share them. */
+  answers: AnswerDeps;
+  /** URL, sitemap and file sources: where they are kept, fetch and crawl settings. */
+  ingest: IngestDeps;
+  /** Extra /readyz checks (embeddings, chunk index; tests add theirs). */
+  readinessChecks: (() => Promise<ReadinessCheck>)[];
+  /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
+  onChatbotDelete: ((chatbotId: string) => Promise<void> | void)[];
+  /**
+   * Stop hooks run on SIGTERM/SIGINT after the server stopped accepting requests and in-flight
+   * ones finished, before storage closes; last registered runs first (a worker stops here).
+   */
+  onShutdown: (() => Promise<void> | void)[];
+  /** Runs the stop hooks (last registered first, a failing one logged), then closes storage. */
+  close: () => Promise<void>;
+};
+
+/** Opens storage and builds every dependency of the process from the configuration. */
+export async function buildDeps(
+  config: Config,
+  log: Logger,
+  /** Test seams: a deterministic fake embedder instead of the configured one, a pinned clock. */
+  overrides: { embedder?: Embedder | null; clock?: Clock } = {},
+): Promise<AppDeps> {
+  const clock = overrides.clock ?? systemClock;
+  const db = openDatabase(join(config.DATA_DIR, 'answerdesk.sqlite'));
+  const lance = await openLance(config.DATA_DIR);
+  // Loads the local model (or probes the remote endpoint) now: a bad setup fails at start.
+  const embedder =
+    overrides.embedder !== undefined
+      ? overrides.embedder
+      : await createEmbedder(config, log.child({ component: 'embeddings' }));
+  const knowledge = await LanceKnowledgeStore.open({
+    conn: lance,
+    db,
+    log: log.child({ component: 'knowledge' }),
+    embedder,
+  });
+  const metrics = new Metrics();
+  const now = () => clock.now();
+  const storage = new WriteHealth(db, log.child({ component: 'storage' }), now);
+  const worker = new Worker({
+    db,
+    log: log.child({ component: 'worker' }),
+    metrics,
+    concurrency: config.WORKER_CONCURRENCY,
+    storage,
+    now,
+  });
+  const llm = createLlmClient(config, log.child({ component: 'llm' }));
+  const ingest: IngestDeps = {
+    ctx: { db, store: knowledge, log: log.child({ component: 'ingest' }) },
+    dataDir: config.DATA_DIR,
+    settings: ingestSettings(config),
+  };
+  const deps: AppDeps = {
+    config,
+    log,
+    clock,
+    db,
+    storage,
+    lance,
+    embedder,
+    knowledge,
+    llm,
+    metrics,
+    worker,
+    crisp: new HttpCrispClient({
+      baseUrl: config.CRISP_API_URL ?? 'https://api.crisp.chat',
+      timeoutMs: config.CRISP_TIMEOUT_MS,
+    }),
+    connections: new ConnectionStore(db, config.SECRET_KEY),
+    answers: {
+      db,
+      config,
+      clock,
+      log: log.child({ component: 'answers' }),
+      llm,
+      metrics,
+      retrieve: (query, signal) => searchKnowledge(knowledge, { ...query, explain: true }, signal),
+    },
+    ingest,
+    readinessChecks: [
+      ...(embedder ? [embeddingReadiness(embedder)] : []),
+      knowledgeReadiness(knowledge),
+    ],
+    onChatbotDelete: [
+      (chatbotId) => knowledge.deleteChatbot(chatbotId),
+      // Its kept uploads and waiting ingestions go with it.
+      (chatbotId) => forgetChatbotSources(ingest, worker, chatbotId),
+      // The connection, inbox, turns and jobs go with the chatbot (SQLite cascades); a turn
+      // running now must not post with the credentials it already holds.
+      (chatbotId) => {
+        worker.abortRunningOf(REPLY_JOB, chatbotId, 'the chatbot was deleted');
+      },
+    ],
+    // The worker's stop runs first (last registered): it interrupts ingestions and waits for the
+    // running jobs, which may still write chunks, before the chunk index closes.
+    onShutdown: [() => knowledge.close(), () => worker.stop()],
+    close: async () => {
+      for (const hook of [...deps.onShutdown].reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          log.error({ err }, 'a stop hook failed');
+        }
+      }
+      lance.close();
+      db.close();
+    },
+  };
+  return deps;
+}
+
+/**
+ * Registers every job kind on the worker. Called once per process before `worker.start()`: by
+ * `serve()` and by the test app; a command that runs no jobs (`answerdesk ingest` indexes in its
+ * own process, without the queue) does not need it.
+ */
+export function registerJobs(deps: AppDeps): void {
+  deps.worker.register(REPLY_JOB, replyJob(deps)).register(INGEST_JOB, ingestJob(deps.ingest));
+}
