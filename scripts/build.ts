@@ -3,7 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { BunPlugin } from 'bun';
 // Embeddings: transformers.js + onnxruntime-node need two source patches and a sharp stub to
-// bundle (STACK.md §13); see src/embeddings/bundle-plugin.ts.
+// bundle (docs/notes/stack.md §11); see src/embeddings/bundle-plugin.ts.
 import { onnxBundlePlugin, SHARP_STUB } from '../src/embeddings/bundle-plugin.ts';
 
 const root = resolve(import.meta.dir, '..');
@@ -58,11 +58,11 @@ export async function buildBinary(outfile: string): Promise<{ bytes: number; ms:
   const result = await Bun.build({
     entrypoints: [resolve(root, 'src/index.ts')],
     target: 'bun',
-    // ESM keeps the entry's top-level await (native env first, then the app: STACK.md §2).
+    // ESM keeps the entry's top-level await (native env first, then the app: docs/notes/stack.md §2).
     format: 'esm',
     // Bytecode skips parsing at start (measured: faster cold start, see README).
     bytecode: true,
-    // keepNames: error classes and pino/Elysia code read constructor names (STACK.md §6).
+    // keepNames: error classes and pino/Elysia code read constructor names (docs/notes/stack.md §6).
     minify: { whitespace: true, syntax: true, identifiers: true, keepNames: true },
     sourcemap: 'none',
     external: EXTERNALS,

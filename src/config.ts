@@ -120,7 +120,7 @@ export const EnvSchema = v.object({
       return NEVER;
     }),
   ),
-  /** Cold-started LanceDB native pool size; see STACK.md §1. */
+  /** Cold-started LanceDB native pool size; see docs/notes/stack.md §1. */
   LANCE_CPU_THREADS: int(2, 1, 256),
 });
 

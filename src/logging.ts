@@ -38,7 +38,7 @@ export function createLogger(
     formatters: { level: (label) => ({ level: label }) },
   };
   // pino's transports resolve worker files by path and fail inside the compiled binary
-  // (STACK.md §5): write plain JSON lines to stdout (fd 1) synchronously instead.
+  // (docs/notes/stack.md §5): write plain JSON lines to stdout (fd 1) synchronously instead.
   return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
 

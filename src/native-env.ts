@@ -1,5 +1,5 @@
 // Sets variables in the real process environment, where native code (LanceDB) reads them.
-// Bun's `process.env.X = …` does not reach libc's getenv() (STACK.md §2), so call setenv().
+// Bun's `process.env.X = …` does not reach libc's getenv() (docs/notes/stack.md §2), so call setenv().
 import { dlopen, FFIType } from 'bun:ffi';
 
 type Setenv = (name: Uint8Array, value: Uint8Array, overwrite: number) => number;
@@ -30,7 +30,7 @@ export function setNativeEnvDefault(name: string, value: string): void {
 
 /** The native-environment defaults LanceDB needs; call before LanceDB is first imported. */
 export function prepareNativeEnv(): void {
-  // LanceDB's FTS index build deadlocks on ≤ 3 cores without this (STACK.md §1).
+  // LanceDB's FTS index build deadlocks on ≤ 3 cores without this (docs/notes/stack.md §1).
   setNativeEnvDefault('LANCE_CPU_THREADS', Bun.env.LANCE_CPU_THREADS ?? '2');
   // Silences a per-query deprecation warning that LanceDB writes to stderr.
   setNativeEnvDefault('LANCEDB_LOG', 'error');

@@ -27,7 +27,7 @@ import {
 } from './prompt.ts';
 import { createReplyFilter, type Decision } from './protocol.ts';
 
-/** A search hit as the playground shows it (DESIGN §2). */
+/** A search hit as the playground shows it (docs/notes/contract.md, Shapes). */
 export type SearchHit = Omit<v.InferOutput<typeof SearchHitSchema>, 'explain'>;
 
 type LegScore = { rank: number; score: number } | null;

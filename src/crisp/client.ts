@@ -12,7 +12,7 @@ export type CrispCredentials = {
   tier: CrispTier;
 };
 
-/** The message body we post (DESIGN §2, "The reply"). */
+/** The message body we post (docs/notes/contract.md, the reply posted to Crisp). */
 export type CrispOutgoingMessage = {
   type: 'text' | 'note';
   from: 'operator';
@@ -67,7 +67,7 @@ export class CrispError extends Error {
     return this.kind === 'rate_limited' || this.kind === 'unavailable' || this.kind === 'network';
   }
 
-  /** The connection itself is broken (DESIGN: 401/403/404 mark it unhealthy). */
+  /** The connection itself is broken: 401/403/404 mark it unhealthy (docs/notes/crisp.md). */
   get unhealthy(): boolean {
     return this.kind === 'rejected' || this.kind === 'not_found';
   }

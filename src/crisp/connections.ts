@@ -50,7 +50,7 @@ export type ConnectionStatus = {
   updatedAt: string;
 };
 
-/** The Crisp events to tick in the hook settings (DESIGN §2, handled events). */
+/** The Crisp events to tick in the hook settings (docs/notes/contract.md, the webhook). */
 export const CRISP_EVENTS = [
   'message:send',
   'message:received',

@@ -353,7 +353,7 @@ export function crispRoutes(deps: CrispRouteDeps) {
   }).post(
     '/webhook/:chatbotId',
     async ({ params, request }) => {
-      // Order of checks (DESIGN §2): unknown or disconnected → 404, too large → 413, bad key or
+      // Order of checks (docs/notes/contract.md): unknown or disconnected → 404, too large → 413, bad key or
       // signature → 401 with nothing recorded, not a Crisp delivery → 400.
       const connection = connections.get(params.chatbotId);
       const chatbot = connection ? findChatbot(deps.db, params.chatbotId) : undefined;

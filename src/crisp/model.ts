@@ -2,7 +2,8 @@
 import * as v from 'valibot';
 
 // ---------------------------------------------------------------------------------------------
-// Webhook (CRISP.md §1). Objects are loose: Crisp adds fields over time and we ignore them.
+// Webhook (docs/notes/contract.md, what Crisp sends). Objects are loose: Crisp adds fields over
+// time and we ignore them.
 
 /** `{website_id, event, data, timestamp}`: anything else is not a Crisp delivery (400). */
 export const Envelope = v.looseObject({

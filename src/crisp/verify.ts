@@ -38,7 +38,7 @@ export function timestampMs(raw: string): number | null {
 function signatureValid(secret: string, input: VerifyInput): boolean {
   if (!input.signature || input.timestamp === null) return false;
   // Go's library signs the raw bytes; Node's re-serialises the parsed body. Raw first, then the
-  // canonical JSON.stringify form (CRISP.md §2), both compared in constant time.
+  // canonical JSON.stringify form (docs/notes/contract.md), both compared in constant time.
   if (hexEqual(crispSignature(secret, input.timestamp, input.rawBody), input.signature)) {
     return true;
   }

@@ -68,7 +68,7 @@ export class LocalEmbedder implements Embedder {
     await prepareOnnxRuntime();
     const transformers = await import('@huggingface/transformers');
     const { env } = transformers;
-    // Run time never downloads (DESIGN §3): only files already in DATA_DIR/models are read.
+    // Run time never downloads (docs/notes/contract.md, embeddings): only files already in DATA_DIR/models are read.
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
     env.localModelPath = modelsDir;

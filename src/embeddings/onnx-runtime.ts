@@ -1,6 +1,6 @@
 // Makes onnxruntime-node loadable inside the compiled binary. Its addon (`onnxruntime_binding.node`)
 // links against `libonnxruntime.so.1` through RUNPATH=$ORIGIN, but Bun unpacks embedded addons alone
-// into a temp file, so the library is not beside it (STACK.md §13). We embed the library, unpack it
+// into a temp file, so the library is not beside it (docs/notes/stack.md §11). We embed the library, unpack it
 // once (unpackEmbedded: a trusted copy per content), and dlopen it before the addon loads: the
 // dynamic linker then resolves the addon's DT_NEEDED `libonnxruntime.so.1` to the already loaded
 // copy (matched by SONAME, not by file name).

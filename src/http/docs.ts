@@ -3,7 +3,7 @@ import { openapi, toOpenAPISchema } from '@elysiajs/openapi';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import { type AnyElysia, Elysia } from 'elysia';
 import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' };
-// Embedded as files so /docs renders with no internet (STACK.md §7).
+// Embedded as files so /docs renders with no internet (docs/notes/stack.md §7).
 import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' };
 import type { GenericSchema } from 'valibot';
 import { isPublicPath } from './auth.ts';
@@ -18,7 +18,7 @@ const asset = (path: string, type: string) => () =>
 const toSchema = (schema: GenericSchema) =>
   toJsonSchema(schema, { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' });
 
-// Without this mapping valibot schemas silently vanish from the document (STACK.md, openapi).
+// Without this mapping valibot schemas silently vanish from the document (docs/notes/stack.md §7).
 const mapJsonSchema = { valibot: toSchema };
 
 type Json = Record<string, unknown>;

@@ -1,6 +1,7 @@
 // Chunking: splits a document on markdown headings, paragraphs and sentences (pure, no I/O).
 
-/** Target chunk size, in estimated tokens (see `estimateTokens`). Chosen on ../shared/eval. */
+/** Target chunk size, in estimated tokens (see `estimateTokens`). Chosen on the eval sets
+ * (docs/notes/knowledge.md). */
 export const DEFAULT_CHUNK_SIZE_TOKENS = 500;
 /** Tail of the previous chunk repeated at the head of the next one, in estimated tokens. */
 export const DEFAULT_CHUNK_OVERLAP_TOKENS = 50;

@@ -1,4 +1,6 @@
-// Retrieval metrics (pure): nDCG@10, Recall@10, Recall@100, MRR@10, as ../shared/eval/ndcg.mjs defines them.
+// Retrieval metrics (pure): nDCG@10 (gain = the qrel score, discount 1/log2(rank + 1), the ideal
+// from every judged document), Recall@10, Recall@100 and MRR@10, over the queries with at least one
+// relevant document (docs/notes/knowledge.md, Evaluation).
 
 /** query id → (document id → graded relevance > 0). */
 export type Qrels = Map<string, Map<string, number>>;

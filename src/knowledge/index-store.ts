@@ -30,7 +30,7 @@ export type LegHit = { chunk: StoredChunk; score: number };
 
 /**
  * Full-text analysis: the "simple" tokenizer (split on whitespace and punctuation), lowercase,
- * English stemming, English stop words, ASCII folding. Measured on ../shared/eval (see
+ * English stemming, English stop words, ASCII folding. Measured on the eval sets (see
  * docs/notes/knowledge.md): stemming and stop words are worth +0.02 to +0.06 nDCG@10. Positions
  * are not stored: queries are matched as bags of words, never as phrases.
  */

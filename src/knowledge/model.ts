@@ -59,7 +59,7 @@ export const Source = v.object({
   chunkCount: v.number(),
   /**
    * Crawl progress (pages done / total), on sitemap sources only: the key is absent on every other
-   * source, so they carry exactly DESIGN §2's source fields.
+   * source, so they carry exactly the contract's source fields (docs/notes/contract.md).
    */
   progress: v.optional(v.object({ done: v.number(), total: v.number() })),
   createdAt: v.string(),

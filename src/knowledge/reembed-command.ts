@@ -14,7 +14,7 @@ export type OpenReembedDeps = (
 /**
  * Re-embeds every chunk with the configured embedder (or drops the vectors for `none`). Without
  * `--force` it does nothing when the index already holds the configured embedding space. Run it
- * with the service stopped: a second process would not see this one's table swap (STACK.md §10).
+ * with the service stopped: a second process would not see this one's table swap (docs/notes/stack.md §10).
  */
 export async function runReembed(args: string[], open: OpenReembedDeps): Promise<number> {
   const force = args.includes('--force');

@@ -185,7 +185,7 @@ export function contentHash(docs: IngestDoc[], settings: ChunkSettings): string 
 
 /**
  * How many times the document title is repeated in a chunk's indexed text: a cheap field weight
- * (titles say what a page is about, in few words). Measured on ../shared/eval at document level:
+ * (titles say what a page is about, in few words). Measured on the eval sets at document level:
  * title once 0.684 / 0.764 nDCG@10 (scifact / stackfaq), twice 0.689 / 0.775, three times
  * 0.688 / 0.779; two is the best for scifact and close to the best for stackfaq.
  */

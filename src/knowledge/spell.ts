@@ -3,7 +3,7 @@
 //
 // Why a query-side correction and not LanceDB's fuzzy match: in LanceDB 0.39 a fuzzy MatchQuery
 // compares the *unstemmed* query word with the *stemmed* index terms ("making" never reaches
-// "make"), so a fuzzy leg is a noisy ranker. Measured on perturbed copies of ../shared/eval
+// "make"), so a fuzzy leg is a noisy ranker. Measured on perturbed copies of the eval sets
 // (docs/notes/knowledge.md, "Typo tolerance"): an always-on fuzzy leg fused by RRF lowers clean
 // stackfaq nDCG@10 from 0.775 to 0.712–0.741, and a fuzzy leg gated on unknown words still loses on
 // clean queries; this correction lifts stackfaq typos 0.703 → 0.768 and scifact typos 0.654 →

@@ -15,7 +15,7 @@ import {
   type LlmUsage,
 } from './types.ts';
 
-/** Reasoning models spend completion tokens on hidden reasoning first (STACK.md §9). */
+/** Reasoning models spend completion tokens on hidden reasoning first (docs/notes/stack.md §9). */
 export const REASONING_MIN_COMPLETION_TOKENS = 1024;
 
 /** Reasoning models spend part of the completion budget on hidden reasoning. */
@@ -36,7 +36,7 @@ type UsageLike = { prompt_tokens?: number; completion_tokens?: number; total_tok
 
 type GroqClientOptions = {
   apiKey: string | undefined;
-  /** Host only: the SDK appends `/openai/v1/...` (STACK.md §9). */
+  /** Host only: the SDK appends `/openai/v1/...` (docs/notes/stack.md §9). */
   baseUrl: string;
   firstTokenTimeoutMs: number;
   totalTimeoutMs: number;

@@ -1,5 +1,5 @@
-// A Crisp-compatible server that implements only the calls DESIGN names (send message, compose,
-// state) and answers without fingerprints: the bot must still connect, answer once, recognise its
+// A Crisp-compatible server that implements only the calls the contract names (send message,
+// compose, state: docs/notes/contract.md) and answers without fingerprints: the bot must still connect, answer once, recognise its
 // own echo and hand off completely.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';

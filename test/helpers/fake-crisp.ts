@@ -203,7 +203,7 @@ export function startFakeCrisp(options: {
 export type FakeCrisp = ReturnType<typeof startFakeCrisp>;
 
 // ---------------------------------------------------------------------------------------------
-// Webhook deliveries, shaped after CRISP.md §1.3 (the quickstart and the reproduced examples).
+// Webhook deliveries, shaped after Crisp's quickstart examples (docs/notes/contract.md).
 
 export const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 export const SESSION_ID = 'session_36ba3566-9651-4790-afc8-ffedbccc317f';

@@ -53,7 +53,7 @@ export async function searchHits(t: TestApp, chatbotId: string, query: string) {
   }[];
 }
 
-/** DESIGN §2: the fields of a source, sorted; only sitemap sources add `progress`. */
+/** The fields of a source (docs/notes/contract.md), sorted; only sitemap sources add `progress`. */
 export const SOURCE_FIELDS = [
   'chunkCount',
   'createdAt',

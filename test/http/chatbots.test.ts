@@ -30,7 +30,7 @@ describe('chatbots (happy)', () => {
 
   it("should always show both quota limits as int or null, the plan's when the chatbot sets none", async () => {
     const bare = await (await create({ name: 'No quota given' })).json();
-    // DESIGN §2: quota.monthlyMessages / dailyMessages are int|null; the default plan is unlimited.
+    // The contract (docs/notes/contract.md): quota.monthlyMessages / dailyMessages are int|null; the default plan is unlimited.
     expect(bare.quota.monthlyMessages).toBeNull();
     expect(bare.quota.dailyMessages).toBeNull();
     expect(bare.quota.followsPlan).toEqual(['monthlyMessages', 'dailyMessages']);

@@ -60,7 +60,7 @@ describe('URL sources (happy)', () => {
     await t.deps.worker.drain();
     const source = await getSourceJson(t, chatbotId, created.id);
     expect(source).toMatchObject({ status: 'ready', error: null, title: 'Refunds', chunkCount: 1 });
-    // DESIGN §2's source fields, no more (only sitemap sources add `progress`).
+    // The contract's source fields (docs/notes/contract.md), no more (only sitemap sources add `progress`).
     for (const shown of [created, source]) {
       expect(Object.keys(shown).sort()).toEqual(SOURCE_FIELDS);
     }

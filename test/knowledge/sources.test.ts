@@ -48,7 +48,7 @@ describe('sources (happy)', () => {
       error: null,
       chunkCount: 2,
     });
-    // DESIGN §2: a source carries exactly these fields (only a sitemap adds `progress`).
+    // The contract (docs/notes/contract.md): a source carries exactly these fields (only a sitemap adds `progress`).
     expect(Object.keys(source).sort()).toEqual(SOURCE_FIELDS);
     expect(typeof source.id).toBe('string');
     const hits = (await (await search('how long do refunds take')).json()).hits;
