@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../test/helpers/binary.ts';
+import { freePort } from '../test/helpers/process.ts';
 import { buildBinary } from './build.ts';
 
 const root = resolve(import.meta.dir, '..');

@@ -4,7 +4,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, EnvSchema, loadConfig, parseEnv } from '../src/config.ts';
 import { tempDir } from './helpers/app.ts';
-import { freePort } from './helpers/binary.ts';
+import { FROM_SOURCE, runCli, startBinary } from './helpers/process.ts';
 
 const root = resolve(import.meta.dir, '..');
 const dirs: (() => void)[] = [];
@@ -16,11 +16,6 @@ const scratch = () => {
   dirs.push(t.cleanup);
   return t.dir;
 };
-
-const baseEnv = () => ({
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  TMPDIR: process.env.TMPDIR ?? '/tmp',
-});
 
 describe('config (parse)', () => {
   it('should name every bad key in one error and never their values', () => {
@@ -129,79 +124,52 @@ describe('config (generated secrets)', () => {
 });
 
 describe('config (the real process)', () => {
-  it('should exit 1 with one message naming every bad key (never the values)', () => {
-    const proc = Bun.spawnSync(['bun', 'run', 'src/index.ts'], {
-      cwd: root,
-      env: { ...baseEnv(), PORT: 'abc', LOG_LEVEL: 'loud', DATA_DIR: join(scratch(), 'data') },
-      stdin: 'ignore',
+  it('should exit 1 with one message naming every bad key (never the values)', async () => {
+    const proc = await runCli([], {
+      command: FROM_SOURCE,
+      env: { PORT: 'abc', LOG_LEVEL: 'loud', DATA_DIR: join(scratch(), 'data') },
     });
-    expect(proc.exitCode).toBe(1);
-    const stderr = proc.stderr.toString().trim();
+    expect(proc.code).toBe(1);
+    const stderr = proc.stderr.trim();
     expect(stderr.split('\n')).toHaveLength(1);
     expect(stderr).toContain('PORT');
     expect(stderr).toContain('LOG_LEVEL');
     expect(stderr).not.toContain('abc');
     expect(stderr).not.toContain('loud');
-    expect(proc.stdout.toString()).toBe('');
-  });
+    expect(proc.stdout).toBe('');
+  }, 30_000);
 
   it('should exit 1 naming PORT when it is out of range (65536), before listening anywhere', async () => {
-    const proc = Bun.spawn(['bun', 'run', 'src/index.ts'], {
-      cwd: root,
-      env: { ...baseEnv(), PORT: '65536', DATA_DIR: join(scratch(), 'data') },
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const proc = await runCli([], {
+      command: FROM_SOURCE,
+      env: { PORT: '65536', DATA_DIR: join(scratch(), 'data') },
     });
-    expect(await proc.exited).toBe(1);
-    const stderr = await new Response(proc.stderr).text();
-    expect(stderr.trim()).toBe(
+    expect(proc.code).toBe(1);
+    expect(proc.stderr.trim()).toBe(
       'answerdesk: bad configuration: BAD_ENVIRONMENT: PORT must be at most 65535',
     );
-    expect(await new Response(proc.stdout).text()).toBe('');
+    expect(proc.stdout).toBe('');
   }, 30_000);
 
   it('should log where the generated token is, never the token, and stop on SIGTERM', async () => {
     const dataDir = join(scratch(), 'data');
-    const port = await freePort();
-    const proc = Bun.spawn(['bun', 'run', 'src/index.ts'], {
-      cwd: root,
-      env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir },
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-    });
-    // Read stdout until the start-up line arrives (the process says when it is ready).
-    const reader = proc.stdout.getReader();
-    const decoder = new TextDecoder();
-    let stdout = '';
-    while (!stdout.includes('answerdesk started')) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      stdout += decoder.decode(value, { stream: true });
-    }
+    const service = await startBinary({ command: FROM_SOURCE, env: { DATA_DIR: dataDir } });
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const startLine = stdout.split('\n').find((l) => l.includes('answerdesk started'));
+    // An authenticated call goes through, and its log line carries no token either.
+    const res = await fetch(`${service.url}/api/v1/chatbots`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await service.stop()).toBe(0);
+    const logs = service.logs();
+    const startLine = logs.split('\n').find((l) => l.includes('answerdesk started'));
     expect(startLine).toBeDefined();
     const started = JSON.parse(startLine!);
     expect(started.adminTokenLocation).toContain(join(dataDir, 'admin-token'));
     expect(started.level).toBe('info');
-
-    // An authenticated call goes through, and its log line carries no token either.
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/chatbots`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(res.status).toBe(200);
-    proc.kill('SIGTERM');
-    expect(await proc.exited).toBe(0);
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      stdout += decoder.decode(value, { stream: true });
-    }
-    expect(stdout).not.toContain(token);
-    expect(stdout).toContain('"route":"/api/v1/chatbots"');
-    expect(stdout).toContain('"msg":"stopped"');
+    expect(logs).not.toContain(token);
+    expect(logs).toContain('"route":"/api/v1/chatbots"');
+    expect(logs).toContain('"msg":"stopped"');
     for (const name of ['admin-token', 'secret-key', 'answerdesk.sqlite']) {
       expect(statSync(join(dataDir, name)).mode & 0o777).toBe(0o600);
     }

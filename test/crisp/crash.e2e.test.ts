@@ -4,8 +4,7 @@ import { Database } from 'bun:sqlite';
 import { afterAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { buildBinaryOnce, type RunningBinary, startBinary } from '../helpers/binary.ts';
+import { join } from 'node:path';
 import {
   delivery,
   type FakeCrisp,
@@ -14,10 +13,15 @@ import {
   WEBSITE_ID,
 } from '../helpers/fake-crisp.ts';
 import { type FakeGroq, fakeAnswer, startFakeGroq } from '../helpers/fake-groq.ts';
+import {
+  buildBinaryOnce,
+  FROM_SOURCE,
+  type RunningBinary,
+  startBinary,
+} from '../helpers/process.ts';
 import { PLUGIN_TOKEN } from './harness.ts';
 
 const ADMIN = 'crash-test-admin-token-0123456789';
-const ENTRY = resolve(import.meta.dir, '../../src/index.ts');
 
 /** Polls `condition` (an observable state, not a sleep for work) until true or `timeoutMs`. */
 async function until(
@@ -173,16 +177,12 @@ async function crashScenario(launch: Launch, label: string) {
 describe('crisp crash safety', () => {
   it(
     'should answer every message exactly once across kill -9 and restart (from source)',
-    () =>
-      crashScenario(
-        (env) => startBinary({ binary: process.execPath, args: ['run', ENTRY], env }),
-        'source',
-      ),
+    () => crashScenario((env) => startBinary({ command: FROM_SOURCE, env }), 'source'),
     120_000,
   );
 
   it('should answer every message exactly once across kill -9 and restart (compiled binary)', async () => {
     const binary = await buildBinaryOnce();
-    await crashScenario((env) => startBinary({ binary, env }), 'binary');
+    await crashScenario((env) => startBinary({ command: [binary], env }), 'binary');
   }, 300_000);
 });

@@ -3,45 +3,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBinaryOnce, type RunningBinary, startBinary } from '../helpers/binary.ts';
+import { buildBinaryOnce, type RunningBinary, runCli, startBinary } from '../helpers/process.ts';
 
 let binary: string;
 let run: RunningBinary;
 
 beforeAll(async () => {
   binary = await buildBinaryOnce();
-  run = await startBinary({ binary });
+  run = await startBinary({ command: [binary] });
 }, 300_000);
 
 afterAll(async () => {
   await run?.stop();
 });
 
-const exec = (args: string[], env: Record<string, string> = {}, cwd?: string) => {
-  const dir = cwd ?? mkdtempSync(join(tmpdir(), 'answerdesk-cli-'));
-  const proc = Bun.spawnSync([binary, ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: tmpdir(), ...env },
-    stdin: 'ignore',
-  });
-  if (!cwd) rmSync(dir, { recursive: true, force: true });
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
-};
+const exec = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { command: [binary], env });
 
 describe('binary', () => {
-  it('should print its version and its help', () => {
-    const version = exec(['--version']);
+  it('should print its version and its help', async () => {
+    const version = await exec(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    const help = exec(['--help']);
+    const help = await exec(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('answerdesk');
     expect(help.stdout).toContain('--version');
   });
 
-  it('should exit 1 naming every bad key, without their values', () => {
+  it('should exit 1 naming every bad key, without their values', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'answerdesk-bad-'));
-    const bad = exec(['serve'], { PORT: 'abc', LOG_LEVEL: 'loud', DATA_DIR: join(dir, 'd') });
+    const bad = await exec(['serve'], { PORT: 'abc', LOG_LEVEL: 'loud', DATA_DIR: join(dir, 'd') });
     rmSync(dir, { recursive: true, force: true });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('PORT');
@@ -102,7 +94,7 @@ describe('binary', () => {
     const { chmodSync } = await import('node:fs');
     chmodSync(copy, 0o755);
     const cwd = mkdtempSync(join(tmpdir(), 'answerdesk-cwd-'));
-    const other = await startBinary({ binary: copy, cwd, env: { DATA_DIR: '' } });
+    const other = await startBinary({ command: [copy], cwd, env: { DATA_DIR: '' } });
     try {
       expect(existsSync(join(home, 'data', 'answerdesk.sqlite'))).toBe(true);
       expect(existsSync(join(cwd, 'data'))).toBe(false);
@@ -114,7 +106,7 @@ describe('binary', () => {
   }, 60_000);
 
   it('should stop cleanly on SIGTERM with exit code 0', async () => {
-    const other = await startBinary({ binary });
+    const other = await startBinary({ command: [binary] });
     expect(await other.stop()).toBe(0);
     expect(other.logs()).toContain('"msg":"stopped"');
   }, 60_000);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
-import { type RunningBinary, startBinary } from '../helpers/binary.ts';
+import { type RunningBinary, startBinary } from '../helpers/process.ts';
 
 const CHROMIUM = Bun.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);

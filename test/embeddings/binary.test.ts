@@ -5,8 +5,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findCatalogModel } from '../../src/models/catalog.ts';
 import { tempDir } from '../helpers/app.ts';
-import { buildBinaryOnce, startBinary } from '../helpers/binary.ts';
 import { startFakeHub } from '../helpers/fake-embeddings-hub.ts';
+import { buildBinaryOnce, runCli, startBinary } from '../helpers/process.ts';
 import { writeTinyModel } from '../helpers/tiny-model.ts';
 
 const data = tempDir('answerdesk-bin-embeddings-');
@@ -20,20 +20,8 @@ beforeAll(async () => {
 afterAll(() => data.cleanup());
 
 /** Runs the binary to completion with a command; returns exit code and output. */
-async function run(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([binary, ...args], {
-    cwd: data.dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: data.dir, ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { command: [binary], cwd: data.dir, env: { DATA_DIR: data.dir, ...env } });
 
 describe('compiled binary with local embeddings', () => {
   it('should start with the generated model loaded and report it in /readyz', async () => {

@@ -1,17 +1,15 @@
 // Hostile bodies against a separate server process: each gets its error envelope (or is taken,
 // when within the limits) while /healthz, asked from outside, keeps answering within 1 s (D4, D10).
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { join, resolve } from 'node:path';
 import { JSON_DEPTH_MAX } from '../../src/http/json-limits.ts';
-import { type RunningBinary, startBinary } from '../helpers/binary.ts';
 import {
   type FakeCrisp,
   startFakeCrisp,
   visitorMessage,
   WEBSITE_ID,
 } from '../helpers/fake-crisp.ts';
+import { FROM_SOURCE, type RunningBinary, startBinary } from '../helpers/process.ts';
 
-const root = resolve(import.meta.dir, '../..');
 const ADMIN_TOKEN = 'hostile-admin-token-0123456789';
 const UPLOAD_LIMIT_BYTES = 2 * 1_048_576;
 const TOKEN = {
@@ -46,8 +44,7 @@ beforeAll(async () => {
   // The service from source, as its own process: a request that blocked its event loop would
   // show as a slow /healthz here, measured from outside.
   server = await startBinary({
-    binary: process.execPath,
-    args: ['run', join(root, 'src/index.ts')],
+    command: FROM_SOURCE,
     env: {
       ADMIN_TOKEN,
       CRISP_API_URL: crisp.url,

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBinaryOnce, type RunningBinary, startBinary } from '../helpers/binary.ts';
 import { makeDocx } from '../helpers/docx.ts';
 import { makePdf } from '../helpers/pdf.ts';
+import { buildBinaryOnce, type RunningBinary, runCli, startBinary } from '../helpers/process.ts';
 import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
 
 let bin: RunningBinary;
@@ -110,24 +110,14 @@ describe('ingestion in the compiled binary', () => {
         join(dir, 'rules.pdf'),
         makePdf([['Harbour rules', 'No swimming near the crane.']]),
       );
-      const proc = Bun.spawn(
-        [await buildBinaryOnce(), 'ingest', chatbot.id, join(dir, 'rules.pdf')],
+      const { stdout, stderr, code } = await runCli(
+        ['ingest', chatbot.id, join(dir, 'rules.pdf')],
         {
+          command: [await buildBinaryOnce()],
           cwd: dir,
-          env: {
-            PATH: process.env.PATH ?? '/usr/bin:/bin',
-            TMPDIR: tmpdir(),
-            DATA_DIR: bin.dataDir,
-          },
-          stdout: 'pipe',
-          stderr: 'pipe',
+          env: { DATA_DIR: bin.dataDir },
         },
       );
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
       expect(stderr).toBe('');
       expect(stdout).toContain('sending to the running service');
       expect(stdout).toContain('1/1 sources ready');

@@ -11,30 +11,14 @@ import { ADMIN_TOKEN, tempDir } from '../helpers/app.ts';
 import { makeDocx } from '../helpers/docx.ts';
 import { buildIngestApp, createChatbot } from '../helpers/ingest.ts';
 import { makePdf } from '../helpers/pdf.ts';
+import { FROM_SOURCE, runCli } from '../helpers/process.ts';
 import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
 
-const repo = join(import.meta.dir, '../..');
 // Each CLI run is a new process that opens SQLite and LanceDB: generous timeouts for a busy machine.
 
-async function runCli(args: string[], env: Record<string, string>) {
-  const proc = Bun.spawn([process.execPath, 'run', 'src/index.ts', 'ingest', ...args], {
-    cwd: repo,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      LOG_LEVEL: 'silent',
-      ...env,
-    },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+/** `answerdesk ingest …` from source, to its exit. */
+const ingest = (args: string[], env: Record<string, string>) =>
+  runCli(['ingest', ...args], { command: FROM_SOURCE, env: { LOG_LEVEL: 'silent', ...env } });
 
 let docs: ReturnType<typeof tempDir>;
 let site: LocalSite;
@@ -117,7 +101,7 @@ describe('answerdesk ingest (no service running)', () => {
       const db = openDatabase(join(config.DATA_DIR, 'answerdesk.sqlite'));
       const chatbotId = createChatbotRow(db, { name: 'cli' }).id;
       db.close();
-      const run = await runCli([chatbotId, docs.dir], { DATA_DIR: data.dir });
+      const run = await ingest([chatbotId, docs.dir], { DATA_DIR: data.dir });
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       expect(run.stdout).toContain('skipped');
@@ -125,7 +109,7 @@ describe('answerdesk ingest (no service running)', () => {
       expect(run.stdout).toContain('[3/3] ready   sub/guide.docx');
       expect(run.stdout).toContain('3/3 sources ready');
 
-      const site2 = await runCli([chatbotId, `${site.origin}/sitemap.xml`, '--sitemap'], {
+      const site2 = await ingest([chatbotId, `${site.origin}/sitemap.xml`, '--sitemap'], {
         DATA_DIR: data.dir,
         ALLOW_PRIVATE_URLS: 'true',
         CRAWL_DELAY_MS: '0',
@@ -134,7 +118,7 @@ describe('answerdesk ingest (no service running)', () => {
       expect(site2.stdout).toContain('progress');
       expect(site2.stdout).toContain('2/2 pages');
 
-      const refused = await runCli([chatbotId, `${site.origin}/a`], { DATA_DIR: data.dir });
+      const refused = await ingest([chatbotId, `${site.origin}/a`], { DATA_DIR: data.dir });
       expect(refused.code).toBe(1);
       expect(refused.stdout).toContain('loopback');
 
@@ -150,7 +134,7 @@ describe('answerdesk ingest (no service running)', () => {
   it('should exit 2 with the usage for bad arguments', async () => {
     const data = tempDir();
     try {
-      const bad = await runCli(['only-one-argument'], { DATA_DIR: data.dir });
+      const bad = await ingest(['only-one-argument'], { DATA_DIR: data.dir });
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('usage: answerdesk ingest');
     } finally {
@@ -161,10 +145,10 @@ describe('answerdesk ingest (no service running)', () => {
   it('should exit 1 with a message for an unknown chatbot or path', async () => {
     const data = tempDir();
     try {
-      const unknown = await runCli(['cb_nope', join(docs.dir, 'notes.md')], { DATA_DIR: data.dir });
+      const unknown = await ingest(['cb_nope', join(docs.dir, 'notes.md')], { DATA_DIR: data.dir });
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain('Chatbot not found');
-      const missing = await runCli(['cb_nope', join(docs.dir, 'missing.md')], {
+      const missing = await ingest(['cb_nope', join(docs.dir, 'missing.md')], {
         DATA_DIR: data.dir,
       });
       expect(missing.code).toBe(1);
@@ -184,14 +168,14 @@ describe('answerdesk ingest (service running)', () => {
     try {
       expect(readServiceMarker(t.dir)?.pid).toBe(process.pid);
       const chatbotId = await createChatbot(t);
-      const run = await runCli([chatbotId, docs.dir], { DATA_DIR: t.dir, ADMIN_TOKEN });
+      const run = await ingest([chatbotId, docs.dir], { DATA_DIR: t.dir, ADMIN_TOKEN });
       expect(run.stderr).toBe('');
       expect(run.stdout).toContain('sending to the running service');
       expect(run.code).toBe(0);
       const sources = listSources(t.deps.db, chatbotId);
       expect(sources.map((s) => s.status)).toEqual(['ready', 'ready', 'ready']);
 
-      const wrongToken = await runCli([chatbotId, docs.dir], {
+      const wrongToken = await ingest([chatbotId, docs.dir], {
         DATA_DIR: t.dir,
         ADMIN_TOKEN: 'another-token-0123456789',
       });

@@ -1,9 +1,55 @@
-// The compiled binary for end-to-end tests: built once per test process, started on a free port.
+// answerdesk as a child process, for the CLI and end-to-end tests: the compiled binary (built once
+// per test process) or the sources (`FROM_SOURCE`), run to its exit (`runCli`) or served on a free
+// port until stopped (`startBinary`). Every child starts from the same small environment.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBinary } from '../../scripts/build.ts';
+
+/** answerdesk from its sources: `bun run src/index.ts` (from any working directory). */
+export const FROM_SOURCE = [process.execPath, 'run', join(import.meta.dir, '../../src/index.ts')];
+
+/** What a child inherits from the test process (nothing of its configuration), plus `env`. */
+function childEnv(env: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? tmpdir(),
+    TMPDIR: process.env.TMPDIR ?? tmpdir(),
+    ...env,
+  };
+}
+
+export type CliRun = { code: number; stdout: string; stderr: string };
+
+/**
+ * Runs `command` (`[binary]` or `FROM_SOURCE`) with `args` to its exit and returns its exit code
+ * and output. The working directory is a fresh temp dir (no ./data or .env is picked up) unless
+ * `cwd` is given.
+ */
+export async function runCli(
+  args: string[],
+  options: { command: string[]; env?: Record<string, string>; cwd?: string },
+): Promise<CliRun> {
+  const scratch = options.cwd ? undefined : mkdtempSync(join(tmpdir(), 'answerdesk-cli-'));
+  try {
+    const proc = Bun.spawn([...options.command, ...args], {
+      cwd: options.cwd ?? scratch,
+      env: childEnv(options.env),
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
 
 let building: Promise<string> | undefined;
 
@@ -58,10 +104,8 @@ type StartOptions = {
   env?: Record<string, string>;
   /** Working directory (default: a fresh temp dir, so no ./data or .env is picked up). */
   cwd?: string;
-  /** Command-line arguments (default: none = serve). */
-  args?: string[];
-  /** The binary to run (default: buildBinaryOnce()). */
-  binary?: string;
+  /** What to run: `[binary, ...args]` or `FROM_SOURCE` (default: buildBinaryOnce(), serving). */
+  command?: string[];
   /** How long to wait for /healthz (default 20 s). */
   readyTimeoutMs?: number;
 };
@@ -76,23 +120,20 @@ async function drain(stream: ReadableStream<Uint8Array>, sink: string[]) {
  * 200 (polled in a bounded loop). Rejects, with the process's output, if it exits or times out.
  */
 export async function startBinary(options: StartOptions = {}): Promise<RunningBinary> {
-  const binary = options.binary ?? (await buildBinaryOnce());
+  const command = options.command ?? [await buildBinaryOnce()];
   const port = await freePort();
   const scratch = mkdtempSync(join(tmpdir(), 'answerdesk-run-'));
   const dataDir = options.env?.DATA_DIR ?? join(scratch, 'data');
   const output: string[] = [];
-  const proc = Bun.spawn([binary, ...(options.args ?? [])], {
+  const proc = Bun.spawn(command, {
     cwd: options.cwd ?? scratch,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? scratch,
-      TMPDIR: process.env.TMPDIR ?? tmpdir(),
+    env: childEnv({
       HOST: '127.0.0.1',
       PORT: String(port),
       DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
       ...options.env,
-    },
+    }),
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
