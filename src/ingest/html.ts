@@ -177,7 +177,8 @@ export function renderMarkdown(root: El): string {
     }
     const block = BLOCKS.has(tag);
     if (block) flush();
-    if (tag === 'BLOCKQUOTE') {
+    // The quote's own root is walked as a plain block (rendering it again would never end).
+    if (tag === 'BLOCKQUOTE' && node !== root) {
       const inner = renderMarkdown(node);
       if (inner) push(inner.replace(/^/gm, '> '));
       return;
