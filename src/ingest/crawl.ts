@@ -13,7 +13,7 @@ import {
   ROBOTS_AGENT,
   safeFetch,
 } from './safe-fetch.ts';
-import { maybeGunzip, parseSitemap } from './sitemap.ts';
+import { maybeGunzip, type ParsedSitemap, parseSitemap } from './sitemap.ts';
 
 /** Pages a sitemap source crawls when it does not say. */
 export const DEFAULT_MAX_PAGES = 100;
@@ -137,7 +137,7 @@ async function collectUrls(
     if (seen.has(url)) continue;
     seen.add(url);
     files++;
-    let parsed: ReturnType<typeof parseSitemap>;
+    let parsed: ParsedSitemap | null;
     try {
       const res = await safeFetch(url, {
         allowPrivate: policy.allowPrivate,
@@ -154,7 +154,7 @@ async function collectUrls(
         if (e instanceof IngestError) throw e;
         throw new IngestError('the sitemap is compressed but could not be decompressed');
       }
-      parsed = parseSitemap(decodeText(body, res.charset));
+      parsed = await parseSitemap(decodeText(body, res.charset));
     } catch (e) {
       // The sitemap the admin gave must work; a broken child of an index is skipped.
       if (depth === 0) throw e;
