@@ -65,6 +65,27 @@ Sitemap: https://docs.test/sitemap.xml
   });
 });
 
+describe('parseRobots matching', () => {
+  it('should match * and $ patterns exactly, in time linear in the path', () => {
+    const r = parseRobots(
+      `User-agent: *\nDisallow: /*a*a*a*a*a*a*a*a*a*a*a*a*b\nDisallow: /x*y$\nAllow: /x*y*z\nDisallow: /*`,
+      'answerdesk',
+    );
+    // A backtracking regex took 15 s on this path; the rule does not match it.
+    expect(r.isAllowed(u(`/${'a'.repeat(40)}`))).toBe(false); // by "/*", not by the a…b rule
+    const s = parseRobots(`User-agent: *\nDisallow: /*a*a*a*a*a*a*a*a*a*a*a*a*b\n`, 'answerdesk');
+    expect(s.isAllowed(u(`/${'a'.repeat(5_000)}`))).toBe(true);
+    expect(s.isAllowed(u(`/${'a'.repeat(12)}b`))).toBe(false);
+    expect(r.isAllowed(u('/x-and-y'))).toBe(false);
+    expect(r.isAllowed(u('/x-and-y-and-z'))).toBe(true);
+    expect(r.isAllowed(u('/xy?q'))).toBe(false); // by "/*"
+    const t = parseRobots('User-agent: *\nDisallow: /x*y$\n', 'answerdesk');
+    expect(t.isAllowed(u('/xy'))).toBe(false);
+    expect(t.isAllowed(u('/xyz'))).toBe(true);
+    expect(t.isAllowed(u('/x'))).toBe(true);
+  });
+});
+
 describe('parseSitemap', () => {
   it('should read a urlset with entities, CDATA and namespaces', async () => {
     const out = await parseSitemap(`<?xml version="1.0"?>
