@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
 import type { Source } from '../knowledge/model.ts';
 import { createLogger } from '../logging.ts';
 import { DEFAULT_MAX_PAGES, MAX_PAGES_HARD } from './crawl.ts';
-import { SUPPORTED_EXTENSIONS } from './files.ts';
+import { SUPPORTED_EXTENSIONS } from './file-type.ts';
 import { readServiceMarker } from './service-marker.ts';
 
 export const INGEST_USAGE = 'answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]';

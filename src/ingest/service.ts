@@ -19,8 +19,9 @@ import {
 } from '../knowledge/service.ts';
 import { redactUrl } from '../logging.ts';
 import { crawlSitemap, DEFAULT_MAX_PAGES, fetchPage } from './crawl.ts';
-import { failureReason } from './errors.ts';
-import { detectFileType, ExtractError, extractFile } from './files.ts';
+import { ExtractError, failureReason } from './errors.ts';
+import { detectFileType } from './file-type.ts';
+import { extractFile } from './files.ts';
 import {
   FetchedSourceInput,
   type FileSourceBody,
