@@ -8,28 +8,28 @@ import { extractHtml } from './html.ts';
 
 export const EXTRACTOR_COMMAND = '__extract';
 
+/** One job at a time per process: a reply always answers the job sent last. */
 export type ExtractJob =
-  | { id: number; kind: 'file'; path: string; fileType: FileType; name: string }
-  | { id: number; kind: 'html'; html: string; fallbackTitle: string };
+  | { kind: 'file'; path: string; fileType: FileType; name: string }
+  | { kind: 'html'; html: string; fallbackTitle: string };
 
 export type ExtractReply =
-  | { id: number; ok: true; title: string; text: string; format: 'text' | 'markdown' }
-  | { id: number; ok: false; kind: ExtractError['kind'] | 'INTERNAL'; message: string };
+  | { ok: true; title: string; text: string; format: 'text' | 'markdown' }
+  | { ok: false; kind: ExtractError['kind'] | 'INTERNAL'; message: string };
 
 async function extract(job: ExtractJob): Promise<ExtractReply> {
   try {
     if (job.kind === 'html') {
       const page = extractHtml(job.html, job.fallbackTitle);
-      return { id: job.id, ok: true, ...page, format: 'markdown' };
+      return { ok: true, ...page, format: 'markdown' };
     }
     const bytes = await readFile(job.path);
-    return { id: job.id, ok: true, ...(await extractFile(job.fileType, bytes, job.name)) };
+    return { ok: true, ...(await extractFile(job.fileType, bytes, job.name)) };
   } catch (e) {
-    if (e instanceof ExtractError)
-      return { id: job.id, ok: false, kind: e.kind, message: e.message };
+    if (e instanceof ExtractError) return { ok: false, kind: e.kind, message: e.message };
     // Unexpected (a library bug on odd input): the service logs it and reports it in plain words.
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { id: job.id, ok: false, kind: 'INTERNAL', message: message.slice(0, 300) };
+    return { ok: false, kind: 'INTERNAL', message: message.slice(0, 300) };
   }
 }
 

@@ -68,18 +68,23 @@ function residentBytes(pid: number): number | null {
   }
 }
 
-type Waiter = { resolve: (reply: ExtractReply) => void; reject: (e: Error) => void };
+type Waiter<T> = { resolve: (value: T) => void; reject: (e: Error) => void };
 
 /** One extractor process and its single job in flight. */
 class ExtractorChild {
   readonly proc: Subprocess;
-  private waiter: Waiter | null = null;
-  private readyWaiter: Waiter | null = null;
+  private waiter: Waiter<ExtractReply> | null = null;
+  private readyWaiter: Waiter<void> | null = null;
   /** Why we killed it (reported instead of "crashed"). */
   private killedFor: Error | null = null;
+  /** Set once the process is gone: what a job sent after that fails with. */
+  private exitError: Error | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly ready: Promise<void>;
-  exited = false;
+
+  get exited(): boolean {
+    return this.exitError !== null;
+  }
 
   constructor(private readonly onExit: (child: ExtractorChild) => void) {
     this.proc = Bun.spawn({
@@ -96,7 +101,7 @@ class ExtractorChild {
       serialization: 'json',
       ipc: (message: ExtractReply | { ready: true }) => {
         if ('ready' in message) {
-          this.readyWaiter?.resolve(message as never);
+          this.readyWaiter?.resolve();
           this.readyWaiter = null;
         } else {
           const waiter = this.waiter;
@@ -105,7 +110,6 @@ class ExtractorChild {
         }
       },
       onExit: (_proc, code, signal) => {
-        this.exited = true;
         clearTimeout(this.idleTimer);
         const error =
           this.killedFor ??
@@ -113,6 +117,7 @@ class ExtractorChild {
             'CORRUPT',
             `the document reader stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); the document was not indexed`,
           );
+        this.exitError = error;
         this.readyWaiter?.reject(error);
         this.waiter?.reject(error);
         this.readyWaiter = null;
@@ -128,13 +133,14 @@ class ExtractorChild {
       // Not permitted or not supported: the process runs at normal priority.
     }
     this.ready = new Promise<void>((resolve, reject) => {
-      this.readyWaiter = { resolve: () => resolve(), reject };
+      this.readyWaiter = { resolve, reject };
     });
   }
 
   /** Sends one job and resolves with its reply; rejects when the process dies first. */
   run(job: ExtractJob): Promise<ExtractReply> {
     clearTimeout(this.idleTimer);
+    if (this.exitError) return Promise.reject(this.exitError);
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
       try {
@@ -170,7 +176,6 @@ export class ExtractorPool implements Extractor {
   private readonly all = new Set<ExtractorChild>();
   private readonly queue: (() => void)[] = [];
   private running = 0;
-  private nextId = 1;
 
   constructor(private readonly options: ExtractorOptions) {}
 
@@ -178,11 +183,11 @@ export class ExtractorPool implements Extractor {
     input: { path: string; fileType: FileType; name: string },
     signal?: AbortSignal,
   ): Promise<ExtractedFile> {
-    return this.run({ id: this.nextId++, kind: 'file', ...input }, signal);
+    return this.run({ kind: 'file', ...input }, signal);
   }
 
   html(html: string, fallbackTitle: string, signal?: AbortSignal): Promise<ExtractedFile> {
-    return this.run({ id: this.nextId++, kind: 'html', html, fallbackTitle }, signal);
+    return this.run({ kind: 'html', html, fallbackTitle }, signal);
   }
 
   close(): void {
