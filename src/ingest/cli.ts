@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
 import type { Source } from '../knowledge/model.ts';
 import { createLogger } from '../logging.ts';
 import { DEFAULT_MAX_PAGES, MAX_PAGES_HARD } from './crawl.ts';
-import { SUPPORTED_EXTENSIONS } from './files.ts';
+import { SUPPORTED_EXTENSIONS } from './file-type.ts';
 import { readServiceMarker } from './service-marker.ts';
 
 export const INGEST_USAGE = 'answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]';
@@ -230,12 +230,15 @@ async function direct(
   const { createFileSource, createRemoteSource, ingestSettings, runIngestion } = await import(
     './service.ts'
   );
+  const { ExtractorPool, extractorOptions } = await import('./extractor.ts');
   const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
+  const ingestLog = log.child({ component: 'ingest' });
   const ingest = {
-    ctx: { db: deps.db, store: deps.knowledge, log: log.child({ component: 'ingest' }) },
+    ctx: { db: deps.db, store: deps.knowledge, log: ingestLog },
     dataDir: config.DATA_DIR,
     settings: ingestSettings(config),
+    extractor: new ExtractorPool(extractorOptions(config, ingestLog)),
   };
   // Ctrl-C ends the current item as `failed` ("interrupted") instead of leaving it `indexing`
   // with no job to finish it.
@@ -281,6 +284,7 @@ async function direct(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    ingest.extractor.close();
     deps.knowledge.close();
     deps.lance.close();
     deps.db.close();

@@ -3,6 +3,7 @@
 import type { AppDeps } from '../app.ts';
 import { type BodyParser, limitedBody, MULTIPART_OVERHEAD_BYTES, mediaType } from '../http/body.ts';
 import type { Source } from '../knowledge/model.ts';
+import { ExtractorPool, extractorOptions } from './extractor.ts';
 import type { FileSourceBody, SitemapSourceBody, UrlSourceBody } from './model.ts';
 import {
   createFileSource,
@@ -18,12 +19,16 @@ export type IngestFeature = ReturnType<typeof ingestFeature>;
 
 /** Builds the feature over the app's dependencies and registers its job kind on the worker. */
 export function ingestFeature(deps: AppDeps, extra: Partial<IngestDeps['settings']> = {}) {
+  const log = deps.log.child({ component: 'ingest' });
   const ingest: IngestDeps = {
-    ctx: { db: deps.db, store: deps.knowledge, log: deps.log.child({ component: 'ingest' }) },
+    ctx: { db: deps.db, store: deps.knowledge, log },
     dataDir: deps.config.DATA_DIR,
     settings: { ...ingestSettings(deps.config), ...extra },
+    extractor: new ExtractorPool(extractorOptions(deps.config, log)),
   };
   const jobs = registerIngestJob(deps.worker, ingest);
+  // Runs after the jobs were interrupted (next hook): no extractor process outlives the service.
+  deps.onShutdown.push(() => ingest.extractor.close());
   // Runs before the worker's own stop hook (hooks run last-registered first), so a long crawl is
   // interrupted instead of holding the shutdown; the job resumes at the next start.
   deps.onShutdown.push(jobs.interrupt);
