@@ -5,6 +5,8 @@ import type { BunPlugin } from 'bun';
 // Embeddings: transformers.js + onnxruntime-node need two source patches and a sharp stub to
 // bundle (docs/notes/stack.md §11); see src/embeddings/bundle-plugin.ts.
 import { onnxBundlePlugin, SHARP_STUB } from '../src/embeddings/bundle-plugin.ts';
+// pdf.js page lookups made linear in flat page trees (src/ingest/pdfjs-patch.ts).
+import { pdfjsPagePlugin } from '../src/ingest/pdfjs-patch.ts';
 
 const root = resolve(import.meta.dir, '..');
 
@@ -66,7 +68,7 @@ export async function buildBinary(outfile: string): Promise<{ bytes: number; ms:
     minify: { whitespace: true, syntax: true, identifiers: true, keepNames: true },
     sourcemap: 'none',
     external: EXTERNALS,
-    plugins: [stubPlugin, onnxBundlePlugin],
+    plugins: [stubPlugin, onnxBundlePlugin, pdfjsPagePlugin],
     compile: {
       outfile,
       assets: ASSETS.map((a) => resolve(root, a)),

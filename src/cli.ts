@@ -78,6 +78,11 @@ export async function main(argv: string[]): Promise<number> {
   // create (SQLite, LanceDB, uploads, models) is readable by this user only.
   process.umask(0o077);
   const [first = 'serve', ...rest] = argv;
+  // Hidden: the extractor process the service starts itself (src/ingest/extractor.ts).
+  if (first === '__extract') {
+    const { runExtractorProcess } = await import('./ingest/extractor-process.ts');
+    return runExtractorProcess();
+  }
   if (first === '--version' || first === '-v' || first === 'version') {
     console.log(VERSION);
     return 0;

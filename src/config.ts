@@ -93,6 +93,10 @@ export const EnvSchema = v.object({
   /** Sitemap crawls: least gap between two requests to the site, and requests at once. */
   CRAWL_DELAY_MS: int(250, 0, 60_000),
   CRAWL_CONCURRENCY: int(2, 1, 8),
+  /** Document extraction (PDF, DOCX, HTML) in its own process: time and memory per document, processes at once. */
+  EXTRACT_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+  EXTRACT_MEMORY_LIMIT_MB: int(1_024, 64, 65_536),
+  EXTRACT_CONCURRENCY: int(1, 1, 8),
   /** Limits of the default plan (empty = unlimited). */
   DEFAULT_MONTHLY_MESSAGES: optionalInt(0, 1_000_000_000),
   DEFAULT_DAILY_MESSAGES: optionalInt(0, 1_000_000_000),

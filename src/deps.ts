@@ -14,6 +14,7 @@ import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
 import type { Embedder } from './embeddings/types.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
+import { ExtractorPool, extractorOptions } from './ingest/extractor.ts';
 import {
   forgetChatbotSources,
   INGEST_JOB,
@@ -55,7 +56,7 @@ export type AppDeps = {
   connections: ConnectionStore;
   /** The answer pipeline's dependencies: the playground and the Crisp reply turn share them. */
   answers: AnswerDeps;
-  /** URL, sitemap and file sources: where they are kept, fetch and crawl settings. */
+  /** URL, sitemap and file sources: where they are kept, fetch and crawl settings, the extractor. */
   ingest: IngestDeps;
   /** Extra /readyz checks (embeddings, chunk index; tests add theirs). */
   readinessChecks: (() => Promise<ReadinessCheck>)[];
@@ -103,10 +104,13 @@ export async function buildDeps(
     now,
   });
   const llm = createLlmClient(config, log.child({ component: 'llm' }));
+  const ingestLog = log.child({ component: 'ingest' });
   const ingest: IngestDeps = {
-    ctx: { db, store: knowledge, log: log.child({ component: 'ingest' }) },
+    ctx: { db, store: knowledge, log: ingestLog },
     dataDir: config.DATA_DIR,
     settings: ingestSettings(config),
+    // Starts extractor processes on first use only: a command that reads no document starts none.
+    extractor: new ExtractorPool(extractorOptions(config, ingestLog)),
   };
   const deps: AppDeps = {
     config,
@@ -150,8 +154,8 @@ export async function buildDeps(
       },
     ],
     // The worker's stop runs first (last registered): it interrupts ingestions and waits for the
-    // running jobs, which may still write chunks, before the chunk index closes.
-    onShutdown: [() => knowledge.close(), () => worker.stop()],
+    // running jobs; then no extractor process outlives the service, and the chunk index closes.
+    onShutdown: [() => knowledge.close(), () => ingest.extractor.close(), () => worker.stop()],
     close: async () => {
       for (const hook of [...deps.onShutdown].reverse()) {
         try {

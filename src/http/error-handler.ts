@@ -3,6 +3,7 @@ import { Elysia, type ValidationError } from 'elysia';
 import * as v from 'valibot';
 import { AppError, type ErrorCode, errorStatus } from '../errors.ts';
 import type { Logger } from '../logging.ts';
+import { storageFailureReason } from '../storage/sqlite/write-health.ts';
 import { requestInfo } from './request-context.ts';
 
 type Issue = {
@@ -125,6 +126,12 @@ export function errorHandler(deps: { log: Logger }) {
           : 500;
       if (status === 413) {
         return json(413, envelope('PAYLOAD_TOO_LARGE', 'The request body is too large', id));
+      }
+      // The disk refused a write (full, I/O error): the caller may retry later; /readyz says why.
+      const storage = storageFailureReason(error);
+      if (storage) {
+        info.log.error({ err: error }, 'storage refused a write');
+        return json(503, envelope('SERVICE_UNAVAILABLE', `Storage unavailable (${storage})`, id));
       }
       info.log.error({ err: error }, 'unhandled error');
       return json(

@@ -10,7 +10,7 @@ import type { LanceKnowledgeStore } from '../knowledge/index-store.ts';
 import type { Source } from '../knowledge/model.ts';
 import { createLogger, type Logger } from '../logging.ts';
 import { DEFAULT_MAX_PAGES, MAX_PAGES_HARD } from './crawl.ts';
-import { SUPPORTED_EXTENSIONS } from './files.ts';
+import { SUPPORTED_EXTENSIONS } from './file-type.ts';
 import type { IngestDeps } from './service.ts';
 import { readServiceMarker } from './service-marker.ts';
 

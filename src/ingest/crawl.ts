@@ -1,7 +1,7 @@
 // Fetching a single page and crawling a site from its sitemap: same host, robots.txt honoured,
 // bounded in pages, bytes, time and concurrency, and polite between requests.
 import { IngestError } from './errors.ts';
-import { extractHtml } from './html.ts';
+import type { Extractor } from './extractor.ts';
 import { parseRobots, type RobotsRules, robotsForStatus } from './robots.ts';
 import {
   DEFAULT_FETCH_MAX_BYTES,
@@ -13,7 +13,7 @@ import {
   ROBOTS_AGENT,
   safeFetch,
 } from './safe-fetch.ts';
-import { maybeGunzip, parseSitemap } from './sitemap.ts';
+import { maybeGunzip, type ParsedSitemap, parseSitemap } from './sitemap.ts';
 
 /** Pages a sitemap source crawls when it does not say. */
 export const DEFAULT_MAX_PAGES = 100;
@@ -44,8 +44,15 @@ export type Page = { url: string; title: string; text: string };
 
 const HTML_ACCEPT = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1';
 
+/** Reads a page's main content (in the extractor process; tests may read in process). */
+export type PageExtractor = Pick<Extractor, 'html'>;
+
 /** Fetches one HTML page and extracts its main content. Non-HTML answers fail. */
-export async function fetchPage(url: string, policy: FetchPolicy): Promise<Page> {
+export async function fetchPage(
+  url: string,
+  policy: FetchPolicy,
+  extractor: PageExtractor,
+): Promise<Page> {
   const res = await safeFetch(url, {
     allowPrivate: policy.allowPrivate,
     timeoutMs: policy.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
@@ -60,7 +67,11 @@ export async function fetchPage(url: string, policy: FetchPolicy): Promise<Page>
       `the URL answered with ${res.contentType || 'no content type'}, not an HTML page (upload documents as files)`,
     );
   }
-  const page = extractHtml(decodeText(res.body, res.charset), new URL(res.url).pathname);
+  const page = await extractor.html(
+    decodeText(res.body, res.charset),
+    new URL(res.url).pathname,
+    policy.signal,
+  );
   if (!page.text.trim()) throw new IngestError('the page has no readable text');
   return { url: res.url, title: page.title || res.url, text: page.text };
 }
@@ -137,7 +148,7 @@ async function collectUrls(
     if (seen.has(url)) continue;
     seen.add(url);
     files++;
-    let parsed: ReturnType<typeof parseSitemap>;
+    let parsed: ParsedSitemap | null;
     try {
       const res = await safeFetch(url, {
         allowPrivate: policy.allowPrivate,
@@ -154,7 +165,7 @@ async function collectUrls(
         if (e instanceof IngestError) throw e;
         throw new IngestError('the sitemap is compressed but could not be decompressed');
       }
-      parsed = parseSitemap(decodeText(body, res.charset));
+      parsed = await parseSitemap(decodeText(body, res.charset));
     } catch (e) {
       // The sitemap the admin gave must work; a broken child of an index is skipped.
       if (depth === 0) throw e;
@@ -217,6 +228,7 @@ export async function crawlSitemap(
   sitemapUrl: string,
   limits: CrawlLimits,
   policy: FetchPolicy,
+  extractor: PageExtractor,
   onProgress?: (progress: CrawlProgress) => void,
 ): Promise<CrawlResult> {
   const budgetMs = limits.budgetMs ?? DEFAULT_CRAWL_BUDGET_MS;
@@ -273,7 +285,7 @@ export async function crawlSitemap(
       }
       const url = urls[i]!;
       try {
-        const page = await fetchPage(url, scoped);
+        const page = await fetchPage(url, scoped, extractor);
         // A page that redirected within the host keeps its final URL for citations.
         results[i] = page;
       } catch (e) {

@@ -1,6 +1,7 @@
 // HTML → main content as markdown-ish text (headings as `#`), for the chunker to split on.
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
+import { flattenHtml } from './html-flatten.ts';
 
 export type ExtractedPage = {
   title: string;
@@ -86,19 +87,47 @@ function stripChrome(root: El): void {
   for (const el of Array.from(root.querySelectorAll('header'))) {
     if (!el.closest('article, main, [role="main"]')) el.remove();
   }
-  for (const el of Array.from(root.querySelectorAll('[class],[id]'))) {
-    if (el.tagName === 'BODY' || el.tagName === 'MAIN' || el.tagName === 'ARTICLE') continue;
-    const names = `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''}`;
-    if (!BOILERPLATE_NAME.test(names)) continue;
+  const named = Array.from(root.querySelectorAll('[class],[id]')).filter((el) => {
+    if (el.tagName === 'BODY' || el.tagName === 'MAIN' || el.tagName === 'ARTICLE') return false;
+    return BOILERPLATE_NAME.test(
+      `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''}`,
+    );
+  });
+  if (named.length === 0) return;
+  const sizes = textSizes(root);
+  for (const el of named) {
     // A layout wrapper can carry such a name ("has-sidebar"); only short or link-heavy
     // blocks are dropped, so the content itself never goes with it.
-    const text = clean(el.textContent ?? '');
-    const linkText = Array.from(el.querySelectorAll('a')).reduce(
-      (n, a) => n + clean(a.textContent ?? '').length,
-      0,
-    );
-    if (text.length < 1500 || linkText > text.length * 0.5) el.remove();
+    const { text, links } = sizes.get(el) ?? { text: 0, links: 0 };
+    if (text < 1500 || links > text * 0.5) el.remove();
   }
+}
+
+/**
+ * Characters of text (white space collapsed) under every element, and how many of them are
+ * link text, in one bottom-up pass: asking each element for its textContent would cost
+ * depth × page size.
+ */
+function textSizes(root: El): Map<El, { text: number; links: number }> {
+  const sizes = new Map<El, { text: number; links: number }>();
+  const visit = (node: El): { text: number; links: number } => {
+    if (node.nodeType === 3) {
+      const text = clean(node.textContent ?? '').length;
+      return { text, links: 0 };
+    }
+    const size = { text: 0, links: 0 };
+    if (node.nodeType !== 1) return size;
+    for (const child of Array.from(node.childNodes)) {
+      const inner = visit(child);
+      size.text += inner.text;
+      size.links += inner.links;
+    }
+    if (node.tagName === 'A') size.links = size.text;
+    sizes.set(node, size);
+    return size;
+  };
+  visit(root);
+  return sizes;
 }
 
 const clean = (s: string) => s.replace(/\s+/g, ' ').trim();
@@ -113,8 +142,10 @@ export function renderMarkdown(root: El): string {
   const out: { text: string; tight: Tight }[] = [];
   let line = '';
   let linePrefix = '';
+  // `> ` per enclosing <blockquote>, put before every line of the blocks inside it.
+  let quote = '';
   const push = (text: string, tight: Tight = false) => {
-    if (text) out.push({ text, tight });
+    if (text) out.push({ text: quote ? text.replace(/^/gm, quote) : text, tight });
   };
   const flush = (tight: Tight = false) => {
     // Explicit <br> line breaks survive whitespace collapsing as a private sentinel.
@@ -177,13 +208,10 @@ export function renderMarkdown(root: El): string {
     }
     const block = BLOCKS.has(tag);
     if (block) flush();
-    if (tag === 'BLOCKQUOTE') {
-      const inner = renderMarkdown(node);
-      if (inner) push(inner.replace(/^/gm, '> '));
-      return;
-    }
+    if (tag === 'BLOCKQUOTE') quote += '> ';
     for (const child of Array.from(node.childNodes)) walk(child, listDepth);
     if (block) flush();
+    if (tag === 'BLOCKQUOTE') quote = quote.slice(2);
   };
   walk(root, 0);
   flush();
@@ -208,6 +236,25 @@ function pageTitle(document: Document): string {
 
 /** Minimum text a Readability result must keep to be trusted over the plain fallback. */
 const READABILITY_MIN_CHARS = 140;
+/**
+ * Readability's scoring re-reads the text of every ancestor of every candidate: its cost grows
+ * with depth × (text + elements) (128 levels over 100 KB of text: 4.6 s; 180,000 elements:
+ * 11 s). Pages past these bounds get the stripped body instead; real pages (depth 10–30, up to
+ * a few thousand elements and a few hundred KB of text) stay well within them.
+ */
+export const READABILITY_MAX_ELEMENTS = 20_000;
+export const READABILITY_MAX_DEPTH_X_CHARS = 30_000_000;
+
+/** Parses HTML whose depth is bounded first (html-flatten.ts): no stage below sees a deep tree. */
+function parseBounded(html: string) {
+  const flat = flattenHtml(html);
+  // Markup with no element at all (plain text) still needs a body to read.
+  const markup = flat.elements > 0 ? flat.html : `<html><body>${flat.html}</body></html>`;
+  const readable =
+    flat.elements <= READABILITY_MAX_ELEMENTS &&
+    flat.depth * (flat.textChars + flat.elements) <= READABILITY_MAX_DEPTH_X_CHARS;
+  return { document: parseHTML(markup).document, readable };
+}
 
 /**
  * Extracts a page's main content. Semantic markup wins when present (`<main>`, `[role=main]`,
@@ -215,7 +262,7 @@ const READABILITY_MIN_CHARS = 140;
  * the page body stripped of its chrome is used.
  */
 export function extractHtml(html: string, fallbackTitle = ''): ExtractedPage {
-  const { document } = parseHTML(html);
+  const { document, readable: useReadability } = parseBounded(html);
   const title = pageTitle(document as unknown as Document) || fallbackTitle;
   const body = (document.body ?? document.documentElement) as unknown as El | null;
   if (!body) return { title, text: '' };
@@ -231,17 +278,21 @@ export function extractHtml(html: string, fallbackTitle = ''): ExtractedPage {
     if (text) return { title, text };
   }
 
-  // Readability mutates the document it reads, so it gets its own copy.
-  const { document: copy } = parseHTML((document as unknown as { toString(): string }).toString());
   let readable: string | null = null;
-  try {
-    const article = new Readability(copy as unknown as Document, {
-      serializer: (node) => node,
-      charThreshold: READABILITY_MIN_CHARS,
-    }).parse();
-    if (article?.content) readable = renderMarkdown(article.content as unknown as El);
-  } catch {
-    readable = null;
+  if (useReadability) {
+    // Readability mutates the document it reads, so it gets its own copy.
+    const { document: copy } = parseHTML(
+      (document as unknown as { toString(): string }).toString(),
+    );
+    try {
+      const article = new Readability(copy as unknown as Document, {
+        serializer: (node) => node,
+        charThreshold: READABILITY_MIN_CHARS,
+      }).parse();
+      if (article?.content) readable = renderMarkdown(article.content as unknown as El);
+    } catch {
+      readable = null;
+    }
   }
   const plain = renderMarkdown(body);
   if (readable && readable.length >= Math.min(READABILITY_MIN_CHARS, plain.length * 0.5)) {
@@ -252,7 +303,7 @@ export function extractHtml(html: string, fallbackTitle = ''): ExtractedPage {
 
 /** Renders an HTML fragment (e.g. mammoth's DOCX output) with no content selection. */
 export function htmlFragmentToMarkdown(html: string): string {
-  const { document } = parseHTML(`<!doctype html><html><body>${html}</body></html>`);
+  const { document } = parseBounded(`<!doctype html><html><body>${html}</body></html>`);
   const body = document.body as unknown as El | null;
   return body ? renderMarkdown(body) : '';
 }

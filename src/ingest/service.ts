@@ -1,8 +1,8 @@
 // URL, sitemap and file sources: create (202 + background job), fetch/extract, index through the
 // knowledge service, refresh, and clean up on delete.
 
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import type { Config } from '../config.ts';
@@ -19,8 +19,9 @@ import {
 } from '../knowledge/service.ts';
 import { redactUrl } from '../logging.ts';
 import { crawlSitemap, DEFAULT_MAX_PAGES, fetchPage } from './crawl.ts';
-import { failureReason } from './errors.ts';
-import { detectFileType, ExtractError, extractFile } from './files.ts';
+import { ExtractError, failureReason } from './errors.ts';
+import type { Extractor } from './extractor.ts';
+import { detectFileType } from './file-type.ts';
 import {
   FetchedSourceInput,
   type FileSourceBody,
@@ -47,6 +48,8 @@ export type IngestDeps = {
   ctx: KnowledgeCtx;
   dataDir: string;
   settings: IngestSettings;
+  /** Reads documents and pages in another process, bounded (extractor.ts). */
+  extractor: Extractor;
 };
 
 export function ingestSettings(config: Config): IngestSettings {
@@ -129,8 +132,9 @@ export async function createFileSource(
     input,
   });
   try {
-    mkdirSync(join(deps.dataDir, 'uploads'), { recursive: true });
-    writeFileSync(uploadPath(deps.dataDir, source.id), bytes, { mode: 0o600 });
+    // Off the event loop: a 25 MiB write would hold request handling for tens of ms.
+    await mkdir(join(deps.dataDir, 'uploads'), { recursive: true });
+    await writeFile(uploadPath(deps.dataDir, source.id), bytes, { mode: 0o600 });
   } catch (e) {
     deps.ctx.db.query('DELETE FROM sources WHERE id = ?').run(source.id);
     throw e;
@@ -177,7 +181,7 @@ export async function loadDocuments(
   };
   switch (input.type) {
     case 'url': {
-      const page = await fetchPage(input.url, policy);
+      const page = await fetchPage(input.url, policy, deps.extractor);
       return [{ title: page.title, text: page.text, url: page.url }];
     }
     case 'sitemap': {
@@ -189,6 +193,7 @@ export async function loadDocuments(
           delayMs: settings.crawlDelayMs,
         },
         policy,
+        deps.extractor,
         (p) => options.onProgress?.(p.done, p.total),
       );
       if (result.failures.length > 0 || result.skippedByBudget > 0) {
@@ -208,16 +213,17 @@ export async function loadDocuments(
       return result.pages.map((p) => ({ title: p.title, text: p.text, url: p.url }));
     }
     case 'file': {
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFile(uploadPath(deps.dataDir, sourceId));
-      } catch {
+      const path = uploadPath(deps.dataDir, sourceId);
+      if (!existsSync(path)) {
         throw new ExtractError(
           'CORRUPT',
           'the uploaded file is no longer on disk; upload it again',
         );
       }
-      const out = await extractFile(input.fileType, bytes, input.fileName);
+      const out = await deps.extractor.file(
+        { path, fileType: input.fileType, name: input.fileName },
+        options.signal,
+      );
       return [{ title: input.title ?? out.title, text: out.text, url: null }];
     }
   }

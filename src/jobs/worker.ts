@@ -64,14 +64,7 @@ export class Worker {
   private readonly handlers = new Map<string, JobHandler<never>>();
   private readonly running = new Map<
     number,
-    {
-      kind: string;
-      chatbotId: string | null;
-      serialKey: string | null;
-      abortOnStop: boolean;
-      controller: AbortController;
-      done: Promise<void>;
-    }
+    { row: JobRow; handler: JobHandler<never>; controller: AbortController; done: Promise<void> }
   >();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private poll: ReturnType<typeof setInterval> | undefined;
@@ -166,9 +159,7 @@ export class Worker {
     if (this.poll) clearInterval(this.poll);
     this.timer = undefined;
     this.poll = undefined;
-    for (const r of this.running.values()) {
-      if (r.abortOnStop) r.controller.abort(new Error('the service is stopping'));
-    }
+    this.abortWhere((r) => r.handler.abortOnStop === true, 'the service is stopping');
     await Promise.all([...this.running.values()].map((r) => r.done));
     this.recordUnrecorded(true);
     if (this.unrecorded.size > 0) {
@@ -181,24 +172,23 @@ export class Worker {
 
   /** Aborts the running jobs with this serial key (e.g. an operator started typing). */
   abortRunning(serialKey: string, reason: string): number {
-    let n = 0;
-    for (const r of this.running.values()) {
-      if (r.serialKey === serialKey) {
-        r.controller.abort(new Error(reason));
-        n++;
-      }
-    }
-    return n;
+    return this.abortWhere((r) => r.row.serial_key === serialKey, reason);
   }
 
   /** Aborts the running jobs of one kind for one chatbot (disconnected, deleted); returns how many. */
   abortRunningOf(kind: string, chatbotId: string, reason: string): number {
+    return this.abortWhere((r) => r.row.kind === kind && r.row.chatbot_id === chatbotId, reason);
+  }
+
+  private abortWhere(
+    match: (run: { row: JobRow; handler: JobHandler<never> }) => boolean,
+    reason: string,
+  ): number {
     let n = 0;
     for (const r of this.running.values()) {
-      if (r.kind === kind && r.chatbotId === chatbotId) {
-        r.controller.abort(new Error(reason));
-        n++;
-      }
+      if (!match(r)) continue;
+      r.controller.abort(new Error(reason));
+      n++;
     }
     return n;
   }
@@ -281,7 +271,7 @@ export class Worker {
     if (!handler) return false;
     const limit = handler.concurrency ?? this.options.concurrency;
     let n = 0;
-    for (const r of this.running.values()) if (r.kind === kind) n++;
+    for (const r of this.running.values()) if (r.row.kind === kind) n++;
     return n < limit;
   }
 
@@ -399,14 +389,7 @@ export class Worker {
       this.running.delete(row.id);
       this.tick();
     });
-    this.running.set(row.id, {
-      kind: row.kind,
-      chatbotId: row.chatbot_id,
-      serialKey: row.serial_key,
-      abortOnStop: handler.abortOnStop === true,
-      controller,
-      done,
-    });
+    this.running.set(row.id, { row, handler, controller, done });
   }
 
   /**

@@ -71,15 +71,21 @@ const xmlEscape = (s: string) =>
 
 export type DocxBlock = { heading: 1 | 2 | 3; text: string } | { text: string };
 
+const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
+
 /** Builds a .docx whose paragraphs use Word's built-in Heading 1–3 styles where asked. */
 export function makeDocx(blocks: DocxBlock[]): Uint8Array<ArrayBuffer> {
-  const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
   const body = blocks
     .map((b) => {
       const style = 'heading' in b ? `<w:pPr><w:pStyle w:val="Heading${b.heading}"/></w:pPr>` : '';
       return `<w:p>${style}<w:r><w:t xml:space="preserve">${xmlEscape(b.text)}</w:t></w:r></w:p>`;
     })
     .join('');
+  return makeDocxXml(body);
+}
+
+/** Builds a .docx whose document body is the given WordprocessingML (e.g. hostile markup). */
+export function makeDocxXml(body: string): Uint8Array<ArrayBuffer> {
   const styles = [1, 2, 3]
     .map(
       (n) =>

@@ -1,5 +1,15 @@
 // Builders for ingestion route tests: a test app allowed to crawl 127.0.0.1, uploads, polling.
+import type { PageExtractor } from '../../src/ingest/crawl.ts';
+import { extractHtml } from '../../src/ingest/html.ts';
 import { buildTestApp, type TestApp } from './app.ts';
+
+/** Reads crawled pages in the test's own process (crawl logic tests; the app uses processes). */
+export const inProcessPages: PageExtractor = {
+  html: async (html, fallbackTitle) => ({
+    ...extractHtml(html, fallbackTitle),
+    format: 'markdown',
+  }),
+};
 
 /** A test app whose URL sources may reach local servers, with no politeness delay. */
 export function buildIngestApp(env: Record<string, string> = {}) {
@@ -66,3 +76,32 @@ export const SOURCE_FIELDS = [
   'updatedAt',
   'url',
 ];
+
+/**
+ * Runs the worker until it is idle while timing GET /healthz on the real server every ~20 ms
+ * (at least once); returns the slowest answer in ms and how many were timed.
+ */
+export async function healthWhileDraining(
+  t: TestApp,
+  serverUrl: string,
+): Promise<{ slowestMs: number; samples: number }> {
+  let drained = false;
+  const draining = t.deps.worker.drain().finally(() => {
+    drained = true;
+  });
+  let slowestMs = 0;
+  let samples = 0;
+  do {
+    const started = performance.now();
+    const res = await fetch(`${serverUrl}/healthz`);
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`);
+    slowestMs = Math.max(slowestMs, performance.now() - started);
+    samples++;
+    // Probe pacing, not a wait for work: back-to-back requests would take the CPU the
+    // (lower-priority) extractor process needs and slow the very work being measured.
+    if (!drained) await new Promise((resolve) => setTimeout(resolve, 20));
+  } while (!drained);
+  await draining;
+  return { slowestMs, samples };
+}

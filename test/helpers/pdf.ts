@@ -4,11 +4,13 @@ const escapePdf = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
 
 /**
  * Builds a PDF whose pages hold the given lines of text (ASCII). The cross-reference table
- * carries exact byte offsets, so pdf.js reads it without falling back to repair mode.
+ * carries exact byte offsets, so pdf.js reads it without falling back to repair mode. Pages hang
+ * directly off the root (a flat page tree, as many writers make them), or, with `pagesPerNode`,
+ * from intermediate /Pages nodes of that many pages each.
  */
 export function makePdf(
   pages: string[][],
-  options: { title?: string } = {},
+  options: { title?: string; pagesPerNode?: number } = {},
 ): Uint8Array<ArrayBuffer> {
   const objects: string[] = [];
   const pageIds: number[] = [];
@@ -29,7 +31,23 @@ export function makePdf(
       `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${contentId} 0 R >>`;
     objects[contentId] = `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`;
   }
-  objects[2] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pageIds.length} >>`;
+  const refs = (ids: number[]) => ids.map((id) => `${id} 0 R`).join(' ');
+  let rootKids = pageIds;
+  const perNode = options.pagesPerNode;
+  if (perNode) {
+    rootKids = [];
+    for (let at = 0; at < pageIds.length; at += perNode) {
+      const nodeId = next++;
+      const kids = pageIds.slice(at, at + perNode);
+      for (const kid of kids) {
+        objects[kid] = (objects[kid] ?? '').replace('/Parent 2 0 R', `/Parent ${nodeId} 0 R`);
+      }
+      objects[nodeId] =
+        `<< /Type /Pages /Parent 2 0 R /Kids [${refs(kids)}] /Count ${kids.length} >>`;
+      rootKids.push(nodeId);
+    }
+  }
+  objects[2] = `<< /Type /Pages /Kids [${refs(rootKids)}] /Count ${pageIds.length} >>`;
 
   let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
   const offsets: number[] = [];

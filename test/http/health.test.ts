@@ -92,6 +92,26 @@ describe('health', () => {
     }
   });
 
+  it('should answer 503 with the plain reason when a request cannot write (never a bare 500)', async () => {
+    const own = await buildTestApp();
+    try {
+      const free = fillDisk(own.deps.db);
+      const res = await own.request('/api/v1/chatbots', {
+        method: 'POST',
+        json: { name: 'Shop', instructions: 'y'.repeat(8_000) },
+      });
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(body.error.message).toContain('disk full');
+      free();
+      const ok = await own.request('/api/v1/chatbots', { method: 'POST', json: { name: 'Shop' } });
+      expect(ok.status).toBe(201);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('should answer /readyz 503 when SQLite is closed', async () => {
     const own = await buildTestApp();
     own.deps.db.close();

@@ -1,7 +1,9 @@
 // Ingestion figures (printed, not asserted): crawl pages/s on a local site, PDF and DOCX pages/s.
 // Run: bun run test/ingest/bench.ts
 import { crawlSitemap } from '../../src/ingest/crawl.ts';
+import { ExtractorPool } from '../../src/ingest/extractor.ts';
 import { extractFile } from '../../src/ingest/files.ts';
+import { createLogger } from '../../src/logging.ts';
 import { makeDocx } from '../helpers/docx.ts';
 import { makePdf } from '../helpers/pdf.ts';
 import { html, startSite, urlset } from '../helpers/site.ts';
@@ -26,13 +28,22 @@ async function crawlBench(pages: number, delayMs: number, concurrency: number) {
     );
   }
   site.set('/sitemap.xml', urlset(urls));
+  // Pages are read in an extractor process, as in the service.
+  const extractor = new ExtractorPool({
+    timeoutMs: 60_000,
+    memoryLimitBytes: 1024 * 1_048_576,
+    concurrency: 1,
+    log: createLogger('silent'),
+  });
   const started = performance.now();
   const result = await crawlSitemap(
     `${site.origin}/sitemap.xml`,
     { maxPages: pages, delayMs, concurrency },
     { allowPrivate: true },
+    extractor,
   );
   const s = (performance.now() - started) / 1000;
+  extractor.close();
   site.stop();
   const bytes = result.pages.reduce((n, p) => n + p.text.length, 0);
   console.log(

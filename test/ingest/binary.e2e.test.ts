@@ -1,6 +1,6 @@
 // The compiled binary reads PDF (unpdf) and DOCX (mammoth) uploads and crawls a local sitemap.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDocx } from '../helpers/docx.ts';
@@ -126,4 +126,68 @@ describe('ingestion in the compiled binary', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('should read documents in its own extractor process while /healthz answers', async () => {
+    const chatbot = await (
+      await api('/chatbots', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'extractor' }),
+      })
+    ).json();
+    const deep = `<html><head><title>Deep</title></head><body>${'<div>'.repeat(1_500)}<p>The ferry leaves at dawn.</p>${'</div>'.repeat(1_500)}</body></html>`;
+    // A flat page tree of 300 pages: read through the pdf.js patch the build applies.
+    const pages = Array.from({ length: 300 }, (_, i) => [`Harbour page ${i + 1}.`]);
+    const ids: string[] = [];
+    for (const [name, bytes] of [
+      ['deep.html', deep],
+      ['pages.pdf', makePdf(pages)],
+    ] as const) {
+      const form = new FormData();
+      form.append('file', new File([bytes], name));
+      ids.push(
+        (
+          await (
+            await api(`/chatbots/${chatbot.id}/sources`, { method: 'POST', body: form })
+          ).json()
+        ).id,
+      );
+    }
+    let slowestMs = 0;
+    let sawExtractor = false;
+    const settled = [];
+    for (const id of ids) {
+      for (let i = 0; i < 400; i++) {
+        const started = performance.now();
+        expect((await fetch(`${bin.url}/healthz`)).status).toBe(200);
+        slowestMs = Math.max(slowestMs, performance.now() - started);
+        sawExtractor ||= childCommands(bin.pid).some((cmd) => cmd.includes('__extract'));
+        const source = await (await api(`/chatbots/${chatbot.id}/sources/${id}`)).json();
+        if (source.status === 'ready' || source.status === 'failed') {
+          settled.push(source);
+          break;
+        }
+        await Bun.sleep(25); // polling interval across processes, not a wait for work
+      }
+    }
+    expect(settled.map((s) => [s.status, s.error])).toEqual([
+      ['ready', null],
+      ['ready', null],
+    ]);
+    expect(sawExtractor).toBe(true);
+    expect(slowestMs).toBeLessThan(1_000);
+  }, 60_000);
 });
+
+/** Command lines of a process's children (Linux /proc). */
+function childCommands(pid: number): string[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
+    return children
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((child) => readFileSync(`/proc/${child}/cmdline`, 'latin1').replaceAll('\0', ' '));
+  } catch {
+    return [];
+  }
+}

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'bun:test';
 import { crawlSitemap, fetchPage, MAX_PAGES_HARD } from '../../src/ingest/crawl.ts';
 import { IngestError } from '../../src/ingest/errors.ts';
 import { FetchError } from '../../src/ingest/safe-fetch.ts';
+import { inProcessPages as pages } from '../helpers/ingest.ts';
 import { html, type LocalSite, sitemapIndex, startSite, urlset } from '../helpers/site.ts';
 
 const policy = { allowPrivate: true };
@@ -30,7 +31,7 @@ describe('fetchPage', () => {
       '/old': () => new Response(null, { status: 301, headers: { location: '/p1' } }),
       '/p1': article(1),
     });
-    const page = await fetchPage(`${site.origin}/old`, policy);
+    const page = await fetchPage(`${site.origin}/old`, policy, pages);
     expect(page).toEqual({
       url: `${site.origin}/p1`,
       title: 'Page 1',
@@ -40,14 +41,14 @@ describe('fetchPage', () => {
 
   it('should fail on a non-HTML response with a clear reason', async () => {
     site = startSite({ '/doc.json': () => Response.json({ a: 1 }) });
-    const e = await rejection(fetchPage(`${site.origin}/doc.json`, policy));
+    const e = await rejection(fetchPage(`${site.origin}/doc.json`, policy, pages));
     expect(e).toBeInstanceOf(FetchError);
     expect(e.message).toContain('application/json, not an HTML page');
   });
 
   it('should refuse a private URL by default', async () => {
     site = startSite({ '/p1': article(1) });
-    const e = await rejection(fetchPage(`${site.origin}/p1`, { allowPrivate: false }));
+    const e = await rejection(fetchPage(`${site.origin}/p1`, { allowPrivate: false }, pages));
     expect((e as FetchError).failure).toBe('BLOCKED_ADDRESS');
     expect(site.hits).toHaveLength(0);
   });
@@ -70,8 +71,12 @@ describe('crawlSitemap', () => {
     site.set('/s1.xml', urlset([`${o}/p1`, `${o}/private/secret`, 'http://elsewhere.test/p']));
     site.set('/s2.xml', urlset([`${o}/p2`, `${o}/p3#section`, `${o}/p1`]));
     const progress: string[] = [];
-    const result = await crawlSitemap(`${o}/sitemap.xml`, { maxPages: 50, ...fast }, policy, (p) =>
-      progress.push(`${p.done}/${p.total}`),
+    const result = await crawlSitemap(
+      `${o}/sitemap.xml`,
+      { maxPages: 50, ...fast },
+      policy,
+      pages,
+      (p) => progress.push(`${p.done}/${p.total}`),
     );
     expect(result.pages.map((p) => p.title)).toEqual(['Page 1', 'Page 2', 'Page 3']);
     expect(result.total).toBe(3);
@@ -90,6 +95,7 @@ describe('crawlSitemap', () => {
       `${site.origin}/sitemap.xml`,
       { maxPages: 5, ...fast },
       policy,
+      pages,
     );
     expect(result.pages).toHaveLength(5);
     expect(site.hits.filter((h) => h.startsWith('/p'))).toHaveLength(5);
@@ -114,6 +120,7 @@ describe('crawlSitemap', () => {
       `${site.origin}/sitemap.xml`,
       { maxPages: 8, concurrency: 2, ...fast },
       policy,
+      pages,
     );
     expect(site.maxInFlight()).toBeLessThanOrEqual(2);
   });
@@ -122,7 +129,7 @@ describe('crawlSitemap', () => {
     site = startSite({ '/p1': article(1), '/data': () => Response.json({}) });
     const o = site.origin;
     site.set('/sitemap.xml', urlset([`${o}/p1`, `${o}/missing`, `${o}/data`]));
-    const result = await crawlSitemap(`${o}/sitemap.xml`, { maxPages: 10, ...fast }, policy);
+    const result = await crawlSitemap(`${o}/sitemap.xml`, { maxPages: 10, ...fast }, policy, pages);
     expect(result.pages).toHaveLength(1);
     expect(result.failures.map((f) => f.url)).toEqual([`${o}/missing`, `${o}/data`]);
   });
@@ -131,7 +138,7 @@ describe('crawlSitemap', () => {
     site = startSite();
     site.set('/sitemap.xml', urlset([`${site.origin}/missing`]));
     const e = await rejection(
-      crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy),
+      crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy, pages),
     );
     expect(e).toBeInstanceOf(IngestError);
     expect(e.message).toContain('HTTP 404');
@@ -141,7 +148,7 @@ describe('crawlSitemap', () => {
     site = startSite({ '/robots.txt': 'User-agent: answerdesk\nDisallow: /\n', '/p1': article(1) });
     site.set('/sitemap.xml', urlset([`${site.origin}/p1`]));
     const e = await rejection(
-      crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy),
+      crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy, pages),
     );
     expect(e.message).toContain('robots.txt allows');
     expect(site.hits).not.toContain('/p1');
@@ -154,7 +161,7 @@ describe('crawlSitemap', () => {
     });
     site.set('/sitemap.xml', urlset([`${site.origin}/p1`]));
     const e = await rejection(
-      crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy),
+      crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy, pages),
     );
     expect(e.message).toContain('robots.txt could not be read');
     expect(site.hits).toEqual(['/robots.txt']);
@@ -162,7 +169,9 @@ describe('crawlSitemap', () => {
 
   it('should fail when the URL is not a sitemap', async () => {
     site = startSite({ '/': article(0) });
-    const e = await rejection(crawlSitemap(`${site.origin}/`, { maxPages: 10, ...fast }, policy));
+    const e = await rejection(
+      crawlSitemap(`${site.origin}/`, { maxPages: 10, ...fast }, policy, pages),
+    );
     expect(e.message).toContain('not a sitemap');
   });
 
@@ -174,7 +183,7 @@ describe('crawlSitemap', () => {
     });
     site.set('/sitemap.xml', urlset([`${site.origin}/p1`, `${site.origin}/p2`]));
     const started = performance.now();
-    await crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy);
+    await crawlSitemap(`${site.origin}/sitemap.xml`, { maxPages: 10, ...fast }, policy, pages);
     expect(performance.now() - started).toBeGreaterThanOrEqual(45);
   });
 
@@ -190,6 +199,7 @@ describe('crawlSitemap', () => {
       `${site.origin}/sitemap.xml`,
       { maxPages: 10, concurrency: 1, delayMs: 0 },
       { ...policy, signal: controller.signal },
+      pages,
       ({ done }) => {
         // The first page is in; the crawl now waits 10 s before the second one.
         if (done === 1) setTimeout(() => controller.abort(), 50);

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'bun:test';
 import {
   DOCX_MAX_UNCOMPRESSED_BYTES,
-  detectFileType,
-  ExtractError,
-  extractFile,
+  DOCX_MAX_XML_DEPTH,
+  xmlDepth,
   zipDeclaredSize,
-} from '../../src/ingest/files.ts';
-import { makeDocx, makeZip } from '../helpers/docx.ts';
+} from '../../src/ingest/docx.ts';
+import { ExtractError } from '../../src/ingest/errors.ts';
+import { detectFileType } from '../../src/ingest/file-type.ts';
+import { extractFile } from '../../src/ingest/files.ts';
+import { PDF_MAX_PAGES } from '../../src/ingest/pdf.ts';
+import { makeDocx, makeDocxXml, makeZip } from '../helpers/docx.ts';
 import { makePdf } from '../helpers/pdf.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -146,5 +149,45 @@ describe('extractFile', () => {
 
   it('should refuse an empty text file', async () => {
     expect((await extractError(extractFile('text', bytes('  \n '), 'e.txt'))).kind).toBe('EMPTY');
+  });
+});
+
+describe('extractFile bounds', () => {
+  const numbered = (n: number) => Array.from({ length: n }, (_, i) => [`Page number ${i + 1}.`]);
+
+  it('should read the pages of flat and nested page trees in order', async () => {
+    for (const pagesPerNode of [undefined, 3]) {
+      const out = await extractFile('pdf', makePdf(numbered(8), { pagesPerNode }), 'p.pdf');
+      expect(out.text.split('\n\n')).toEqual(numbered(8).map(([line]) => line!));
+    }
+  });
+
+  it('should refuse a PDF of more pages than the cap, saying why (D3)', async () => {
+    const e = await extractError(extractFile('pdf', makePdf(numbered(PDF_MAX_PAGES + 1)), 'x.pdf'));
+    expect(e.kind).toBe('LIMIT');
+    expect(e.message).toBe(
+      `the PDF has ${PDF_MAX_PAGES + 1} pages; at most ${PDF_MAX_PAGES} are read (split it into parts)`,
+    );
+  });
+
+  it('should refuse a DOCX nested deeper than the cap before mammoth reads it', async () => {
+    const deep = 10_000;
+    const inner = `${'<w:hyperlink>'.repeat(deep)}<w:r><w:t>deep</w:t></w:r>${'</w:hyperlink>'.repeat(deep)}`;
+    const e = await extractError(extractFile('docx', makeDocxXml(`<w:p>${inner}</w:p>`), 'd.docx'));
+    expect(e.kind).toBe('LIMIT');
+    expect(e.message).toBe(
+      `the Word document is nested more than ${DOCX_MAX_XML_DEPTH} levels deep; it is refused`,
+    );
+  });
+
+  it('should measure XML depth past comments, CDATA, quoted ">" and self-closing tags', () => {
+    const xml = (s: string) => new TextEncoder().encode(s);
+    expect(
+      xmlDepth(
+        xml('<?xml version="1.0"?><a><b x="1>2"/><!-- <c><c> --><c><![CDATA[<d><d>]]></c></a>'),
+        10,
+      ),
+    ).toBe(2);
+    expect(xmlDepth(xml('<a>'.repeat(50)), 10)).toBe(11);
   });
 });

@@ -66,4 +66,14 @@ describe('extractHtml', () => {
     );
     expect(text).toBe('Plan | Price\nPro | 9 €\n\n```\n# not a heading\nrun()\n```');
   });
+
+  it('should render quotes as > lines, also a page made of a quote (no endless recursion)', () => {
+    expect(htmlFragmentToMarkdown('<p>He said:</p><blockquote><p>Ship it.</p></blockquote>')).toBe(
+      'He said:\n\n> Ship it.',
+    );
+    const { text } = extractHtml(
+      page('<main><blockquote><p>Quoted refund rules.</p></blockquote></main>'),
+    );
+    expect(text).toBe('> Quoted refund rules.');
+  });
 });
