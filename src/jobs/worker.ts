@@ -85,6 +85,10 @@ export class Worker {
     { kind: string; serialKey: string | null; controller: AbortController; done: Promise<void> }
   >();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When `timer` fires (ms since epoch); Infinity when none is armed. */
+  private timerAt = Number.POSITIVE_INFINITY;
+  /** A tick is already queued for this turn of the event loop. */
+  private tickQueued = false;
   private poll: ReturnType<typeof setInterval> | undefined;
   private started = false;
   private stopping = false;
@@ -145,7 +149,7 @@ export class Worker {
     this.options.metrics?.inc('answerdesk_jobs_enqueued_total', 'Jobs committed to the queue.', {
       kind,
     });
-    this.wake();
+    this.wake(options.runAt ?? now);
     return { id: row.id, duplicate: false };
   }
 
@@ -169,6 +173,7 @@ export class Worker {
     if (this.timer) clearTimeout(this.timer);
     if (this.poll) clearInterval(this.poll);
     this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
     this.poll = undefined;
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
@@ -244,10 +249,20 @@ export class Worker {
     return this.claimable(this.now(), true) !== undefined;
   }
 
-  /** Schedules an immediate look for work. */
-  private wake(): void {
+  /**
+   * Schedules a look for work: one per turn of the event loop however many jobs were enqueued,
+   * and none for a job due later than the armed timer fires (the webhook's jobs wait for their
+   * burst window: looking now would find nothing, at two queries per delivery).
+   */
+  private wake(runAt = this.now()): void {
     if (!this.started || this.stopping) return;
-    queueMicrotask(() => this.tick());
+    if (runAt > this.now() && this.timerAt <= runAt) return;
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    queueMicrotask(() => {
+      this.tickQueued = false;
+      this.tick();
+    });
   }
 
   private slotsFor(kind: string): boolean {
@@ -304,6 +319,7 @@ export class Worker {
     if (!this.started || this.stopping) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
     const next = this.options.db
       .query<{ at: number | null }, []>(
         "SELECT MIN(run_at) AS at FROM jobs WHERE state = 'pending'",
@@ -312,6 +328,7 @@ export class Worker {
     if (next?.at == null) return;
     const delay = Math.max(0, Math.min(next.at - this.now(), SAFETY_POLL_MS));
     if (delay === 0 && this.running.size >= this.options.concurrency) return;
+    this.timerAt = this.now() + Math.max(delay, 10);
     this.timer = setTimeout(() => this.tick(), Math.max(delay, 10));
   }
 
