@@ -15,6 +15,7 @@ import {
 import { AppError, notFound } from '../errors.ts';
 import { rawBody, readBodyText } from '../http/body.ts';
 import { ErrorResponse } from '../http/model.ts';
+import { GroupCommit } from '../storage/sqlite/group-commit.ts';
 import { botStateOf, hoursFrom, mute, unmute } from './bot-state.ts';
 import { HttpCrispClient } from './client.ts';
 import { ConnectionStore, CRISP_EVENTS, webhookUrl } from './connections.ts';
@@ -96,6 +97,7 @@ export function crispRoutes(deps: AppDeps) {
   // now must not post with the credentials it already holds.
   deps.onChatbotDelete.push((chatbotId) => abortTurnsOf(chatbotId, 'the chatbot was deleted'));
 
+  const commits = new GroupCommit(deps.db);
   const webhookDeps = {
     db: deps.db,
     worker: deps.worker,
@@ -409,7 +411,10 @@ export function crispRoutes(deps: AppDeps) {
       }
       let action: string;
       try {
-        action = handleEvent(webhookDeps, connection, chatbot, envelope.output);
+        // Committed (in a group with the deliveries of this turn) before the 200.
+        action = await commits.run(() =>
+          handleEvent(webhookDeps, connection, chatbot, envelope.output),
+        );
       } catch (e) {
         if (e instanceof MalformedEvent)
           throw new AppError('BAD_REQUEST', `Malformed ${envelope.output.event} event data`);
