@@ -12,6 +12,7 @@ import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store
 import { createLlmClient } from './llm/groq-client.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { openLance } from './storage/lancedb/db.ts';
+import { startCheckpointer } from './storage/sqlite/checkpointer.ts';
 import { openDatabase } from './storage/sqlite/db.ts';
 import { VERSION } from './version.ts';
 
@@ -121,6 +122,12 @@ export async function serve(): Promise<number> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
+  // WAL checkpoints in a thread of their own; stopped last, just before storage closes.
+  const checkpoints = startCheckpointer(deps.db, {
+    log: log.child({ component: 'sqlite' }),
+    metrics: deps.metrics,
+  });
+  deps.onShutdown.unshift(() => checkpoints.stop());
   const app = createApp(deps);
   const running = startServer(deps, app);
   // Jobs start after every feature registered its kinds (in createApp), so resumed work runs.
