@@ -5,6 +5,7 @@ import type { Database } from 'bun:sqlite';
 import * as lancedb from '@lancedb/lancedb';
 import { type Embedder, embedderId } from '../embeddings/types.ts';
 import type { Logger } from '../logging.ts';
+import { withBoundedNativeMemory } from '../native-env.ts';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
 import { chunkSchema, chunkTable } from './chunk-arrow.ts';
 import { countWords, type Vocabulary, vocabularyOf } from './spell.ts';
@@ -476,15 +477,18 @@ export class LanceKnowledgeStore {
   async #optimizeNow(): Promise<void> {
     const started = performance.now();
     const table = this.#table;
-    if (this.vectorsReady) {
-      const indices = await table.listIndices();
-      const rows = await table.countRows();
-      if (!indices.some((i) => i.columns.includes('vector')) && rows >= this.vectorIndexMinRows) {
-        await table.createIndex('vector', { config: vectorIndexFor(rows) });
+    // Index builds and compaction are where the writer's memory peaks (native buffers).
+    await withBoundedNativeMemory(async () => {
+      if (this.vectorsReady) {
+        const indices = await table.listIndices();
+        const rows = await table.countRows();
+        if (!indices.some((i) => i.columns.includes('vector')) && rows >= this.vectorIndexMinRows) {
+          await table.createIndex('vector', { config: vectorIndexFor(rows) });
+        }
       }
-    }
-    // Old versions are kept a few minutes for queries still reading them.
-    await table.optimize({ cleanupOlderThan: new Date(Date.now() - 5 * 60_000) });
+      // Old versions are kept a few minutes for queries still reading them.
+      await table.optimize({ cleanupOlderThan: new Date(Date.now() - 5 * 60_000) });
+    });
     this.log.debug({ ms: Math.round(performance.now() - started) }, 'chunk index optimized');
   }
 
