@@ -2,10 +2,10 @@
 // the real server on 127.0.0.1, side by side with GET /healthz of the same server, plus
 // webhook-in → reply-posted latency. Prints figures and the targets; asserts nothing; bounded.
 //
-// Servers: this tree's `bun run src/index.ts`; with BENCH_BASELINE=<git ref> also that commit's
-// sources (extracted to a temp dir, sharing node_modules), with BENCH_BINARY=1 also dist/answerdesk
-// (built when missing). Every phase runs on each of them in turn, so a comparison shares the
-// machine's moment. Each server has a chatbot connected through a fake Crisp on loopback.
+// Servers: this tree's `bun run src/index.ts`; with BENCH_BASELINE=<git ref>[,<ref>…] also those
+// commits' sources (extracted to temp dirs, sharing node_modules), with BENCH_BINARY=1 also
+// dist/answerdesk (built when missing). Each phase runs on each of them in turn, so a comparison
+// shares the machine's moment. Each server has a chatbot connected through a fake Crisp on loopback.
 //
 // Phases: bursts (autocannon, 64 connections, unthrottled) on the webhook and /healthz; open-loop
 // runs at fixed rates (16 connections, latency counted from the scheduled send: scripts/bench-load.ts);
@@ -98,16 +98,16 @@ const bunRun = (entry: string) => (profileDir: string | null) => [
 
 async function targets(): Promise<Target[]> {
   const list: Target[] = [];
-  const baseline = Bun.env.BENCH_BASELINE;
-  if (baseline) {
+  for (const baseline of (Bun.env.BENCH_BASELINE ?? '').split(',').filter(Boolean)) {
     const dir = tempDir('answerdesk-bench-baseline-');
     const archive = Bun.spawnSync(['git', '-C', ROOT, 'archive', baseline, 'src', 'package.json']);
     if (archive.exitCode !== 0) throw new Error(`git archive ${baseline} failed`);
     Bun.spawnSync(['tar', '-x', '-C', dir], { stdin: archive.stdout });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     const rev = Bun.spawnSync(['git', '-C', ROOT, 'rev-parse', '--short', baseline]);
+    const short = rev.stdout.toString().trim();
     list.push({
-      name: `${baseline} (${rev.stdout.toString().trim()})`,
+      name: baseline === short ? short : `${baseline} (${short})`,
       command: bunRun(join(dir, 'src/index.ts')),
     });
   }
@@ -441,49 +441,41 @@ try {
   );
   const idle = { CRISP_BURST_WINDOW_MS: String(IDLE_WINDOW_MS) };
 
-  // Bursts: one server per target; healthz then webhook on each, back to back.
+  // Bursts: a fresh server per target (its life stays inside the idle window): healthz, then
+  // the webhook, back to back.
   const bursts = new Map<Target, { healthz: Burst; webhook: Burst; server: Server }>();
-  const burstServers = await Promise.all(list.map((t) => startServer(t, idle, 'burst')));
-  for (const server of burstServers) await warmUp(server);
-  for (const server of burstServers) {
+  const burstStored = new Map<Target, ReturnType<typeof stored>>();
+  for (const target of list) {
+    const server = await startServer(target, idle, 'burst');
+    await warmUp(server);
     const healthz = await burst(server, 'healthz');
     const webhook = await burst(server, 'webhook');
-    bursts.set(server.target, { healthz, webhook, server });
-  }
-  const burstStored = new Map<Target, ReturnType<typeof stored>>();
-  for (const server of burstServers) {
+    bursts.set(target, { healthz, webhook, server });
     await stopServer(server, 'SIGTERM');
-    burstStored.set(server.target, stored(server));
+    burstStored.set(target, stored(server));
   }
 
-  // Open loop: fresh servers for each rate (each stays well inside its idle window), the rate on
-  // every target in turn; the last rate's servers also take /healthz and the kill -9 check, the
-  // others are killed with SIGKILL and counted.
+  // Open loop: a fresh server per rate and target; the last rate's servers also take /healthz
+  // and the kill -9 check, the others are killed with SIGKILL and counted.
   const opens = new Map<Target, Map<string, Open>>(list.map((t) => [t, new Map()]));
   const openServers = new Map<Target, Server[]>(list.map((t) => [t, []]));
   const killed = new Map<Server, ReturnType<typeof stored>>();
   const crashes = new Map<Target, Awaited<ReturnType<typeof crashCheck>>>();
   const refRate = RATES[RATES.length - 1] ?? 0;
   for (const [n, rate] of RATES.entries()) {
-    const servers = await Promise.all(list.map((t) => startServer(t, idle, `open${rate}`)));
-    for (const server of servers) await warmUp(server);
-    for (const server of servers) {
-      openServers.get(server.target)!.push(server);
-      opens.get(server.target)!.set(`webhook ${rate}`, await open(server, rate, 'webhook'));
-    }
-    if (n < RATES.length - 1) {
-      for (const server of servers) {
+    for (const target of list) {
+      const server = await startServer(target, idle, `open${rate}`);
+      await warmUp(server);
+      openServers.get(target)!.push(server);
+      opens.get(target)!.set(`webhook ${rate}`, await open(server, rate, 'webhook'));
+      if (n < RATES.length - 1) {
         await stopServer(server, 'SIGKILL');
         killed.set(server, stored(server));
+        continue;
       }
-      continue;
-    }
-    for (const server of servers) {
-      opens.get(server.target)!.set(`healthz ${refRate}`, await open(server, refRate, 'healthz'));
-    }
-    for (const server of servers) {
+      opens.get(target)!.set(`healthz ${refRate}`, await open(server, refRate, 'healthz'));
       const crash = await crashCheck(server);
-      crashes.set(server.target, crash);
+      crashes.set(target, crash);
       killed.set(server, crash.after);
     }
   }
