@@ -5,7 +5,7 @@ import { prepareNativeEnv } from '../src/native-env.ts';
 
 prepareNativeEnv();
 
-const { mkdtempSync, rmSync } = await import('node:fs');
+const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
 const { tmpdir, loadavg } = await import('node:os');
 const { join } = await import('node:path');
 const { LanceKnowledgeStore } = await import('../src/knowledge/index-store.ts');
@@ -81,6 +81,9 @@ function makeRows(count: number): ChunkRow[] {
 
 const log = createLogger('silent');
 const mib = () => Math.round(process.memoryUsage().rss / 1_048_576);
+/** The process's peak RSS so far (the kernel's high-water mark), in MiB. */
+const peakMib = () =>
+  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024);
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
@@ -146,12 +149,14 @@ async function runPhase(size: number, withVectors: boolean, step: string, dir: s
     }
     const ingestS = (performance.now() - t0 - generateMs) / 1000;
     emit('ingest', `${Math.round(size / ingestS)} chunks/s (${ingestS.toFixed(1)} s)`);
+    emit('peak RSS of the writer during ingest', `${peakMib()} MiB`);
     t0 = performance.now();
     await store.settle();
     emit(
       'background optimize (FTS merge; vector index at ≥ 20k rows)',
       `${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
+    emit('peak RSS of the writer, ingest + optimize', `${peakMib()} MiB`);
     Bun.gc(true);
     emit('RSS of the writer after ingest + optimize', `${mib()} MiB`);
     close();

@@ -34,6 +34,12 @@ export const EXTERNALS: string[] = [];
  * native module loads from disk).
  */
 export const ASSETS: string[] = [];
+
+/**
+ * Worker-thread modules (`new Worker(...)`): each is an entry point of its own in the binary,
+ * found there relative to src/ (see src/storage/sqlite/checkpointer.ts).
+ */
+export const WORKERS: string[] = ['src/storage/sqlite/checkpoint-worker.ts'];
 // ───────────────────────────────────────────────────────────────────────────────────────────────
 
 const stubPlugin: BunPlugin = {
@@ -58,7 +64,7 @@ export async function buildBinary(outfile: string): Promise<{ bytes: number; ms:
   const started = performance.now();
   mkdirSync(dirname(outfile), { recursive: true });
   const result = await Bun.build({
-    entrypoints: [resolve(root, 'src/index.ts')],
+    entrypoints: [resolve(root, 'src/index.ts'), ...WORKERS.map((w) => resolve(root, w))],
     target: 'bun',
     // ESM keeps the entry's top-level await (native env first, then the app: docs/notes/stack.md §2).
     format: 'esm',

@@ -5,6 +5,7 @@ import { type AppDeps, buildDeps, registerJobs } from './deps.ts';
 import { routableRequest } from './http/host.ts';
 import { writeServiceMarker } from './ingest/service-marker.ts';
 import { createLogger } from './logging.ts';
+import { startCheckpointer } from './storage/sqlite/checkpointer.ts';
 import { VERSION } from './version.ts';
 
 /** How long in-flight requests may run after SIGTERM before their connections are cut. */
@@ -59,6 +60,12 @@ export async function serve(): Promise<number> {
   const log = createLogger(config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
   registerJobs(deps);
+  // WAL checkpoints in a thread of their own; stopped last, just before storage closes.
+  const checkpoints = startCheckpointer(deps.db, {
+    log: log.child({ component: 'sqlite' }),
+    metrics: deps.metrics,
+  });
+  deps.onShutdown.unshift(() => checkpoints.stop());
   const app = createApp(deps);
   const running = startServer(deps, app);
   // After registerJobs: jobs resumed from the last run find their kind.

@@ -22,17 +22,45 @@ type Row = {
 
 const newId = () => `cb_${crypto.randomUUID().replaceAll('-', '')}`;
 
+/**
+ * Chatbots parsed from their rows, reused while the row is unchanged: every webhook delivery
+ * reads its chatbot, and parsing the settings is most of that (JSON + valibot). The row is still
+ * read each time, so an update or a delete is seen at once. Frozen: callers share the object.
+ */
+const parsed = new Map<string, { row: Row; chatbot: Chatbot }>();
+const PARSED_MAX = 1_000;
+
+const sameRow = (a: Row, b: Row) =>
+  a.updated_at === b.updated_at &&
+  a.settings === b.settings &&
+  a.name === b.name &&
+  a.plan_id === b.plan_id &&
+  a.created_at === b.created_at;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 function toChatbot(row: Row): Chatbot {
+  const hit = parsed.get(row.id);
+  if (hit && sameRow(hit.row, row)) return hit.chatbot;
   // Stored settings are parsed again so fields added later get their defaults.
   const settings = v.parse(ChatbotSettings, JSON.parse(row.settings));
-  return {
+  const chatbot = deepFreeze({
     id: row.id,
     name: row.name,
     planId: row.plan_id,
     ...settings,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-  };
+  });
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(row.id, { row, chatbot });
+  return chatbot;
 }
 
 function checkPlan(db: Database, planId: string | null | undefined): void {

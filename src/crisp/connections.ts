@@ -64,8 +64,25 @@ export function webhookUrl(publicUrl: string, chatbotId: string, webhookSecret: 
   return `${publicUrl}/api/integrations/livechat/crisp/webhook/${encodeURIComponent(chatbotId)}?key=${encodeURIComponent(webhookSecret)}`;
 }
 
+/** The columns a Connection is made of: while they are unchanged, so is the opened Connection. */
+const sameConnection = (a: Row, b: Row) =>
+  a.webhook_secret_enc === b.webhook_secret_enc &&
+  a.token_key_enc === b.token_key_enc &&
+  a.signing_secret_enc === b.signing_secret_enc &&
+  a.website_id === b.website_id &&
+  a.token_identifier === b.token_identifier &&
+  a.tier === b.tier;
+
+const OPENED_MAX = 1_000;
+
 export class ConnectionStore {
   private readonly box: SecretBox;
+  /**
+   * Connections already opened, by chatbot: every webhook delivery needs its connection, and
+   * opening three sealed values is most of that. The row is still read each time, so a
+   * reconnect, a disconnect or a chatbot delete (cascade) is seen at once.
+   */
+  private readonly opened = new Map<string, { row: Row; connection: Connection }>();
 
   constructor(
     private readonly db: Database,
@@ -83,19 +100,32 @@ export class ConnectionStore {
   /** The connection with its secrets opened, or null when the chatbot is not connected. */
   get(chatbotId: string): Connection | null {
     const row = this.row(chatbotId);
-    if (!row) return null;
-    return {
+    if (!row) {
+      this.opened.delete(chatbotId);
+      return null;
+    }
+    const hit = this.opened.get(chatbotId);
+    if (hit && sameConnection(hit.row, row)) return hit.connection;
+    const connection = this.open(row);
+    if (this.opened.size >= OPENED_MAX) this.opened.clear();
+    this.opened.set(chatbotId, { row, connection });
+    return connection;
+  }
+
+  /** Opens the sealed values (frozen: every delivery of the chatbot shares the object). */
+  private open(row: Row): Connection {
+    return Object.freeze({
       chatbotId: row.chatbot_id,
       websiteId: row.website_id,
-      credentials: {
+      credentials: Object.freeze({
         websiteId: row.website_id,
         identifier: row.token_identifier,
         key: this.box.open(row.token_key_enc),
         tier: row.tier,
-      },
+      }),
       signingSecret: row.signing_secret_enc ? this.box.open(row.signing_secret_enc) : null,
       webhookSecret: this.box.open(row.webhook_secret_enc),
-    };
+    });
   }
 
   /**

@@ -21,6 +21,7 @@ import { ErrorResponse } from '../http/model.ts';
 import { ChatbotParams, SessionParams } from '../http/params.ts';
 import type { Worker } from '../jobs/worker.ts';
 import type { Logger } from '../logging.ts';
+import { GroupCommit } from '../storage/sqlite/group-commit.ts';
 import { botStateOf, hoursFrom, mute, unmute } from './bot-state.ts';
 import type { CrispClient } from './client.ts';
 import { type ConnectionStore, CRISP_EVENTS, webhookUrl } from './connections.ts';
@@ -73,6 +74,7 @@ export function crispRoutes(deps: CrispRouteDeps) {
   const log = deps.log.child({ component: 'crisp' });
   const at = () => new Date(deps.clock.now());
 
+  const commits = new GroupCommit(deps.db);
   const webhookDeps = {
     db: deps.db,
     worker: deps.worker,
@@ -386,7 +388,10 @@ export function crispRoutes(deps: CrispRouteDeps) {
       }
       let action: string;
       try {
-        action = handleEvent(webhookDeps, connection, chatbot, envelope.output);
+        // Committed (in a group with the deliveries of this turn) before the 200.
+        action = await commits.run(() =>
+          handleEvent(webhookDeps, connection, chatbot, envelope.output),
+        );
       } catch (e) {
         if (e instanceof MalformedEvent)
           throw new AppError('BAD_REQUEST', `Malformed ${envelope.output.event} event data`);

@@ -23,8 +23,15 @@ export async function readBody(
   limitBytes: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limitBytes) {
-    throw tooLarge(limitBytes);
+  if (declared !== null && /^\d+$/.test(declared)) {
+    if (Number(declared) > limitBytes) throw tooLarge(limitBytes);
+    // Within the limit: Bun's server frames the body by its Content-Length (and refuses one sent
+    // with Transfer-Encoding too), so it is read whole, without a stream reader (~50 µs less a
+    // request, scripts/profile-webhook.ts). The check after covers in-process Requests
+    // (`app.handle`), whose body is not framed by the header.
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > limitBytes) throw tooLarge(limitBytes);
+    return bytes;
   }
   if (!request.body) return new Uint8Array(0);
   return readStreamLimited(request.body, limitBytes, () => tooLarge(limitBytes));

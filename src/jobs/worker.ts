@@ -67,6 +67,10 @@ export class Worker {
     { row: JobRow; handler: JobHandler<never>; controller: AbortController; done: Promise<void> }
   >();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When `timer` fires (ms since epoch); Infinity when none is armed. */
+  private timerAt = Number.POSITIVE_INFINITY;
+  /** A tick is already queued for this turn of the event loop. */
+  private tickQueued = false;
   private poll: ReturnType<typeof setInterval> | undefined;
   private started = false;
   private stopping = false;
@@ -132,7 +136,7 @@ export class Worker {
     this.options.metrics?.inc('answerdesk_jobs_enqueued_total', 'Jobs committed to the queue.', {
       kind,
     });
-    this.wake();
+    this.wake(options.runAt ?? now);
     return { id: row.id, duplicate: false };
   }
 
@@ -158,6 +162,7 @@ export class Worker {
     if (this.timer) clearTimeout(this.timer);
     if (this.poll) clearInterval(this.poll);
     this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
     this.poll = undefined;
     this.abortWhere((r) => r.handler.abortOnStop === true, 'the service is stopping');
     await Promise.all([...this.running.values()].map((r) => r.done));
@@ -260,10 +265,20 @@ export class Worker {
     return this.claimable(this.now(), true) !== undefined;
   }
 
-  /** Schedules an immediate look for work. */
-  private wake(): void {
+  /**
+   * Schedules a look for work: one per turn of the event loop however many jobs were enqueued,
+   * and none for a job due later than the armed timer fires (the webhook's jobs wait for their
+   * burst window: looking now would find nothing, at two queries per delivery).
+   */
+  private wake(runAt = this.now()): void {
     if (!this.started || this.stopping) return;
-    queueMicrotask(() => this.tick());
+    if (runAt > this.now() && this.timerAt <= runAt) return;
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    queueMicrotask(() => {
+      this.tickQueued = false;
+      this.tick();
+    });
   }
 
   private slotsFor(kind: string): boolean {
@@ -340,6 +355,7 @@ export class Worker {
     if (!this.started || this.stopping) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
     // While storage refuses writes, only the next probe is worth waking for.
     const wakeAt = this.storage.failure
       ? [this.storage.nextProbeAt]
@@ -356,6 +372,7 @@ export class Worker {
     }
     if (wakeAt.length === 0) return;
     const delay = Math.max(0, Math.min(Math.min(...wakeAt) - this.now(), SAFETY_POLL_MS));
+    this.timerAt = this.now() + Math.max(delay, 10);
     this.timer = setTimeout(() => this.tick(), Math.max(delay, 10));
   }
 

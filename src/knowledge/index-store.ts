@@ -3,27 +3,15 @@
 // background.
 import type { Database } from 'bun:sqlite';
 import * as lancedb from '@lancedb/lancedb';
-import * as arrow from 'apache-arrow';
 import { type Embedder, embedderId } from '../embeddings/types.ts';
 import type { Logger } from '../logging.ts';
+import { withBoundedNativeMemory } from '../native-env.ts';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
+import { type ChunkRow, chunkSchema, chunkTable } from './chunk-arrow.ts';
 import { countWords, type Vocabulary, vocabularyOf } from './spell.ts';
 
 /** A chunk as the index stores it (the vector is added by the store). */
-export type ChunkRow = {
-  id: string;
-  chatbotId: string;
-  sourceId: string;
-  title: string;
-  url: string | null;
-  /** Heading path joined with " > " ('' when none). */
-  heading: string;
-  position: number;
-  /** The passage shown to the LLM and in search hits. */
-  text: string;
-  /** What the full-text index sees: title (weighted), heading path and text. */
-  searchText: string;
-};
+export type { ChunkRow } from './chunk-arrow.ts';
 
 export type StoredChunk = Omit<ChunkRow, 'searchText' | 'chatbotId'>;
 export type LegHit = { chunk: StoredChunk; score: number };
@@ -109,48 +97,6 @@ type IndexRecord = {
   model: string | null;
   dimension: number | null;
 };
-
-function schemaFor(dimension: number | null): arrow.Schema {
-  const fields: arrow.Field[] = [
-    new arrow.Field('id', new arrow.Utf8(), false),
-    new arrow.Field('chatbot_id', new arrow.Utf8(), false),
-    new arrow.Field('source_id', new arrow.Utf8(), false),
-    new arrow.Field('title', new arrow.Utf8(), false),
-    new arrow.Field('url', new arrow.Utf8(), true),
-    new arrow.Field('heading', new arrow.Utf8(), false),
-    new arrow.Field('position', new arrow.Int32(), false),
-    new arrow.Field('text', new arrow.Utf8(), false),
-    new arrow.Field('search_text', new arrow.Utf8(), false),
-  ];
-  if (dimension !== null) {
-    fields.push(
-      new arrow.Field(
-        'vector',
-        new arrow.FixedSizeList(dimension, new arrow.Field('item', new arrow.Float32(), true)),
-        true,
-      ),
-    );
-  }
-  return new arrow.Schema(fields);
-}
-
-type LanceRow = Record<string, unknown>;
-
-function toLance(row: ChunkRow, vector: Float32Array | null | undefined): LanceRow {
-  const out: LanceRow = {
-    id: row.id,
-    chatbot_id: row.chatbotId,
-    source_id: row.sourceId,
-    title: row.title,
-    url: row.url,
-    heading: row.heading,
-    position: row.position,
-    text: row.text,
-    search_text: row.searchText,
-  };
-  if (vector !== undefined) out.vector = vector === null ? null : Array.from(vector);
-  return out;
-}
 
 function fromLance(r: Record<string, unknown>): StoredChunk {
   return {
@@ -306,7 +252,7 @@ export class LanceKnowledgeStore {
     if (rows.length === 0) return;
     await this.#writes.run(async () => {
       const v = await this.#checkedVectors(rows, vectors);
-      await this.#table.add(rows.map((r, i) => toLance(r, v?.[i])));
+      await this.#table.add(chunkTable(chunkSchema(this.#record.dimension), rows, v));
     });
     for (const id of new Set(rows.map((r) => r.chatbotId))) this.#vocabularyChanged(id);
     this.#scheduleOptimize();
@@ -335,7 +281,7 @@ export class LanceKnowledgeStore {
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
         .whenNotMatchedBySourceDelete({ where: scope })
-        .execute(rows.map((r, i) => toLance(r, v?.[i])));
+        .execute(chunkTable(chunkSchema(this.#record.dimension), rows, v));
     });
     this.#vocabularyChanged(chatbotId);
     this.#scheduleOptimize();
@@ -521,15 +467,18 @@ export class LanceKnowledgeStore {
   async #optimizeNow(): Promise<void> {
     const started = performance.now();
     const table = this.#table;
-    if (this.vectorsReady) {
-      const indices = await table.listIndices();
-      const rows = await table.countRows();
-      if (!indices.some((i) => i.columns.includes('vector')) && rows >= this.vectorIndexMinRows) {
-        await table.createIndex('vector', { config: vectorIndexFor(rows) });
+    // Index builds and compaction are where the writer's memory peaks (native buffers).
+    await withBoundedNativeMemory(async () => {
+      if (this.vectorsReady) {
+        const indices = await table.listIndices();
+        const rows = await table.countRows();
+        if (!indices.some((i) => i.columns.includes('vector')) && rows >= this.vectorIndexMinRows) {
+          await table.createIndex('vector', { config: vectorIndexFor(rows) });
+        }
       }
-    }
-    // Old versions are kept a few minutes for queries still reading them.
-    await table.optimize({ cleanupOlderThan: new Date(Date.now() - 5 * 60_000) });
+      // Old versions are kept a few minutes for queries still reading them.
+      await table.optimize({ cleanupOlderThan: new Date(Date.now() - 5 * 60_000) });
+    });
     this.log.debug({ ms: Math.round(performance.now() - started) }, 'chunk index optimized');
   }
 
@@ -585,7 +534,7 @@ export class LanceKnowledgeStore {
             record.dimension === null || !this.embedder
               ? undefined
               : await embedAll(this.embedder, batch.map(embedTextOf));
-          await next.add(batch.map((r, i) => toLance(r, vectors?.[i])));
+          await next.add(chunkTable(chunkSchema(record.dimension), batch, vectors));
           done += batch.length;
           batch.length = 0;
           onProgress?.(done, total);
@@ -656,7 +605,7 @@ async function createChunksTable(
   name: string,
   dimension: number | null,
 ): Promise<lancedb.Table> {
-  const table = await conn.createEmptyTable(name, schemaFor(dimension));
+  const table = await conn.createEmptyTable(name, chunkSchema(dimension));
   // The full-text index exists from the start; rows added later are scanned until optimize().
   await table.createIndex('search_text', { config: lancedb.Index.fts(FTS_OPTIONS) });
   await table.createIndex('chatbot_id', { config: lancedb.Index.btree() });

@@ -87,6 +87,21 @@ describe('binary', () => {
     expect(run.logs()).toContain(join(run.dataDir, 'admin-token'));
   });
 
+  it("should checkpoint SQLite's WAL from its own thread (a worker entry point of the binary)", async () => {
+    const auth = { authorization: `Bearer ${await run.adminToken()}` };
+    const passiveOk = async () => {
+      const text = await (await fetch(`${run.url}/metrics`, { headers: auth })).text();
+      return Number(
+        /answerdesk_sqlite_checkpoints_total\{mode="PASSIVE",result="ok"\} (\d+)/.exec(text)?.[1] ??
+          0,
+      );
+    };
+    // Polls an observable count (bounded): the thread reports every 250 ms.
+    for (let i = 0; i < 100 && (await passiveOk()) === 0; i++) await Bun.sleep(50);
+    expect(await passiveOk()).toBeGreaterThan(0);
+    expect(run.logs()).not.toContain('sqlite checkpoint thread stopped');
+  });
+
   it('should keep its data beside the binary when DATA_DIR is unset and ./data is absent', async () => {
     const home = mkdtempSync(join(tmpdir(), 'answerdesk-home-'));
     const copy = join(home, 'answerdesk');

@@ -255,6 +255,16 @@ describe('body limits (routes that choose their own)', () => {
       'PAYLOAD_TOO_LARGE',
     );
   });
+
+  it('should answer 413 when a body is longer than the Content-Length it declares', async () => {
+    // In process nothing frames the body by its header: a small declared length must not let a
+    // larger body through the read-whole path.
+    await expectError(
+      await post('/test/raw/known', 'x'.repeat(4096), { ...json, 'content-length': '10' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+  });
 });
 
 describe('body limits (real HTTP server)', () => {

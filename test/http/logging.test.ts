@@ -43,6 +43,27 @@ describe('logging (redaction)', () => {
     expect(text).toContain('kept');
   });
 
+  it('should redact secret fields nested deeper than three levels and inside arrays', () => {
+    const { log, lines } = capture();
+    log.info(
+      {
+        a: { b: { c: { d: { token: 'SECRET-DEEP-1' } } } },
+        hooks: [{ signingSecret: 'SECRET-ARRAY-2', name: 'kept' }],
+      },
+      'nested',
+    );
+    const line = JSON.stringify(lines[0]);
+    expect(line).not.toContain('SECRET-DEEP-1');
+    expect(line).not.toContain('SECRET-ARRAY-2');
+    expect(lines[0]).toMatchObject({ msg: 'nested', hooks: [{ name: 'kept' }] });
+  });
+
+  it('should leave a line without secret fields as pino wrote it', () => {
+    const { log, lines } = capture();
+    log.child({ requestId: 'r1' }).info({ route: '/healthz', status: 200 }, 'request');
+    expect(lines[0]).toMatchObject({ requestId: 'r1', route: '/healthz', status: 200 });
+  });
+
   it('should mask secret query parameters in URLs', () => {
     expect(redactUrl('/webhook/cb_1?key=abc123&x=1')).toBe('/webhook/cb_1?key=[REDACTED]&x=1');
     expect(redactUrl('/x?a=1&token=t0k&api_key=k')).toBe(

@@ -415,6 +415,28 @@ describe('worker', () => {
     expect(ran).toBe(true);
   });
 
+  it('should start a job due sooner than the armed timer at its own time', async () => {
+    const ran = Promise.withResolvers<string>();
+    const w = newWorker().register<{ name: string }>('x', {
+      run: async (job) => {
+        ran.resolve(job.payload.name);
+        return { status: 'done' };
+      },
+    });
+    w.start();
+    try {
+      // The timer is armed for the first job (a minute out, capped by the safety poll).
+      w.enqueue('x', { name: 'late' }, { runAt: Date.now() + 60_000 });
+      await new Promise(setImmediate);
+      w.enqueue('x', { name: 'soon' }, { runAt: Date.now() + 50 });
+      // Bound, not a wait for work: well before the 5 s safety poll would find it.
+      const first = await Promise.race([ran.promise, Bun.sleep(2_000).then(() => 'not started')]);
+      expect(first).toBe('soon');
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('should keep jobs of an unknown kind pending instead of losing them', async () => {
     const w = newWorker();
     w.enqueue('nobody-handles-this', {});
