@@ -3,6 +3,7 @@
 import { Elysia } from 'elysia';
 import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
+import { conversationRoutes } from './conversations/index.ts';
 import { crispRoutes } from './crisp/index.ts';
 import type { AppDeps } from './deps.ts';
 import { AppError } from './errors.ts';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps) {
     .use(usageRoutes(deps))
     .use(knowledgeRoutes(deps))
     .use(answerRoutes(deps))
+    .use(conversationRoutes(deps))
     .use(crispRoutes(deps));
   routes = () => app.routes;
   return app;

@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import { type CrispClient, HttpCrispClient } from './crisp/client.ts';
 import { ConnectionStore } from './crisp/connections.ts';
 import { replyJob } from './crisp/reply-job.ts';
-import { REPLY_JOB } from './crisp/webhook.ts';
+import { REPLY_JOB, serialKeyOf } from './crisp/webhook.ts';
 import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
 import type { Embedder } from './embeddings/types.ts';
 import type { ReadinessCheck } from './http/health.ts';
@@ -62,6 +62,8 @@ export type AppDeps = {
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
   onChatbotDelete: ((chatbotId: string) => Promise<void> | void)[];
+  /** Run when an admin takes a conversation away from the bot (`POST …/pause`). */
+  onConversationPause: ((chatbotId: string, sessionId: string) => void)[];
   /**
    * Stop hooks run on SIGTERM/SIGINT after the server stopped accepting requests and in-flight
    * ones finished, before storage closes; last registered runs first (a worker stops here).
@@ -151,6 +153,12 @@ export async function buildDeps(
       // running now must not post with the credentials it already holds.
       (chatbotId) => {
         worker.abortRunningOf(REPLY_JOB, chatbotId, 'the chatbot was deleted');
+      },
+    ],
+    // A reply being written now, or waiting for its window, would talk over the human.
+    onConversationPause: [
+      (chatbotId, sessionId) => {
+        worker.abortRunning(serialKeyOf(chatbotId, sessionId), 'paused by an admin');
       },
     ],
     // The worker's stop runs first (last registered): it interrupts ingestions and waits for the

@@ -1,7 +1,9 @@
 // Knowledge schemas: sources, search requests and hits (the single source of truth for routes).
 import * as v from 'valibot';
 import { FileSourceBody, SitemapSourceBody, UrlSourceBody } from '../ingest/model.ts';
-import { MAX_SEARCH_LIMIT } from './search.ts';
+
+/** Largest limit the search route accepts. */
+export const MAX_SEARCH_LIMIT = 100;
 
 export const SOURCE_TYPES = ['text', 'qa', 'url', 'sitemap', 'file'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
@@ -78,7 +80,11 @@ export const SearchQuery = v.object({
   explain: v.optional(v.picklist(['true', 'false', '1', '0'])),
 });
 
-const LegExplain = v.nullable(v.object({ rank: v.number(), score: v.number() }));
+/** One leg's part in a hit (full-text or vector): its rank there (from 1) and its score. */
+export const LegScore = v.object({ rank: v.number(), score: v.number() });
+export type LegScore = v.InferOutput<typeof LegScore>;
+
+const LegExplain = v.nullable(LegScore);
 
 export const SearchHit = v.object({
   sourceId: v.string(),
