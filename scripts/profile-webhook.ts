@@ -20,6 +20,7 @@ import { createApp } from '../src/app.ts';
 import { findChatbot } from '../src/chatbots/service.ts';
 import { loadConfig } from '../src/config.ts';
 import { ConnectionStore } from '../src/crisp/connections.ts';
+import { logDelivery } from '../src/crisp/delivery-log.ts';
 import { Envelope, MessageData } from '../src/crisp/model.ts';
 import { verifyDelivery } from '../src/crisp/verify.ts';
 import { handleEvent } from '../src/crisp/webhook.ts';
@@ -123,6 +124,7 @@ async function stages() {
     log,
     burstWindowMs: config.CRISP_BURST_WINDOW_MS,
     clock: deps.clock,
+    connections: deps.connections,
   };
   const names = [
     'request context: id + child logger',
@@ -133,7 +135,7 @@ async function stages() {
     'JSON.parse',
     'valibot envelope',
     'valibot message data',
-    'transaction: inbox + job (commit)',
+    'transaction: inbox + job + log row (commit)',
     'worker wake (microtask)',
     'metrics',
     'summary log line',
@@ -176,10 +178,23 @@ async function stages() {
     lap('valibot envelope');
     v.parse(MessageData, envelope.data);
     lap('valibot message data');
-    // handleEvent parses the data again (timed above) and commits the inbox row and the job.
-    const action = handleEvent(webhookDeps, connection, chatbot, envelope);
+    // handleEvent parses the data again (timed above) and commits the inbox row, the job and
+    // the delivery log row.
+    const { action } = deps.db.transaction(() => {
+      const handled = handleEvent(webhookDeps, connection, chatbot, envelope);
+      logDelivery(deps.db, {
+        chatbotId: chatbot.id,
+        at: Date.now(),
+        event: envelope.event,
+        websiteId: envelope.website_id,
+        sessionId: String(envelope.data.session_id),
+        fingerprint: String(envelope.data.fingerprint),
+        ...handled,
+      });
+      return handled;
+    })();
     if (action !== 'queued') throw new Error(`action ${action}`);
-    lap('transaction: inbox + job (commit)');
+    lap('transaction: inbox + job + log row (commit)');
     await Promise.resolve();
     lap('worker wake (microtask)');
     deps.metrics.inc('answerdesk_crisp_webhooks_total', 'Crisp webhook deliveries by result.', {
@@ -208,7 +223,7 @@ async function stages() {
     lap('summary log line');
   }
   const walPagesAfter = walPages(deps.db);
-  const commits = times.get('transaction: inbox + job (commit)')!;
+  const commits = times.get('transaction: inbox + job + log row (commit)')!;
   // The transaction's tail: which commits ran a WAL auto-checkpoint (the slow ones).
   const slow = commits.filter((us) => us > 1_000).length;
   await deps.worker.stop();

@@ -106,6 +106,8 @@ export const EnvSchema = v.object({
   CRISP_BURST_WINDOW_MS: int(2_000, 0, 60_000),
   /** Timeout of one Crisp REST call. */
   CRISP_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** A Crisp reply that could only be posted later than this after the visitor wrote is dropped. */
+  CRISP_MAX_REPLY_AGE_MINUTES: int(30, 1, 1_440),
   /** Refuse signed webhooks whose X-Crisp-Request-Timestamp is further off than this; 0 = off. */
   CRISP_SIGNATURE_MAX_AGE_SECONDS: int(0, 0, 7 * 86_400),
   LLM_FIRST_TOKEN_TIMEOUT_MS: int(10_000, 100, 600_000),

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { AnswerDeps } from './answers/answer.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import { type CrispClient, HttpCrispClient } from './crisp/client.ts';
+import { callsOfDay, countCall } from './crisp/api-calls.ts';
+import { type CrispCall, type CrispClient, HttpCrispClient } from './crisp/client.ts';
 import { ConnectionStore } from './crisp/connections.ts';
 import { replyJob } from './crisp/reply-job.ts';
 import { REPLY_JOB, serialKeyOf } from './crisp/webhook.ts';
@@ -106,6 +107,29 @@ export async function buildDeps(
     now,
   });
   const llm = createLlmClient(config, log.child({ component: 'llm' }));
+  const crispLog = log.child({ component: 'crisp' });
+  /** Every Crisp call spends the token's daily quota: counted in SQLite per chatbot and day. */
+  const onCrispCall = (call: CrispCall) => {
+    metrics.inc('answerdesk_crisp_api_calls_total', 'Crisp REST calls made, by route and result.', {
+      route: call.route,
+      result: call.refused ? 'refused' : call.status === 200 ? 'ok' : 'error',
+    });
+    try {
+      countCall(db, call.creds.chatbotId, new Date(clock.now()), call.refused);
+    } catch (err) {
+      // A chatbot deleted while its call was in flight (its counters went with it), a full disk.
+      crispLog.warn({ err }, 'crisp call not counted');
+    }
+  };
+  metrics.gauge(
+    'answerdesk_crisp_api_calls_today',
+    'Crisp REST calls made today (UTC) per chatbot: a plugin token may make 5,000 a day by default.',
+    () =>
+      callsOfDay(db, new Date(clock.now())).map(({ chatbotId, calls }) => ({
+        labels: { chatbot_id: chatbotId },
+        value: calls,
+      })),
+  );
   const ingestLog = log.child({ component: 'ingest' });
   const ingest: IngestDeps = {
     ctx: { db, store: knowledge, log: ingestLog },
@@ -129,6 +153,7 @@ export async function buildDeps(
     crisp: new HttpCrispClient({
       baseUrl: config.CRISP_API_URL ?? 'https://api.crisp.chat',
       timeoutMs: config.CRISP_TIMEOUT_MS,
+      onCall: onCrispCall,
     }),
     connections: new ConnectionStore(db, config.SECRET_KEY),
     answers: {

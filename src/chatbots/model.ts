@@ -1,5 +1,6 @@
 // Chatbot schemas: the single source of truth for the admin API, storage and docs.
 import * as v from 'valibot';
+import { BusinessHours } from './business-hours.ts';
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 /** The request value of a quota limit that removes the chatbot's override (see `limitOrPlan`). */
@@ -17,6 +18,20 @@ export const LanguageSettings = v.object({
 export const HandoffSettings = v.object({
   /** Hours a human operator's message mutes the bot in that conversation (each new one extends it). */
   muteHours: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(24 * 365)), 24),
+  /**
+   * Crisp assigning the conversation to an operator (`session:set_routing`) mutes the bot too.
+   * Off by default: automatic Operator Routing assigns every new conversation before anyone
+   * reads it (docs/notes/crisp.md).
+   */
+  muteOnAssign: v.optional(v.boolean(), false),
+  /**
+   * An operator typing stops the bot's reply; when no human message follows within this many
+   * seconds of their last typing event, the visitor's waiting messages are answered.
+   */
+  typingGraceSeconds: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3_600)),
+    60,
+  ),
   /** Posted to the visitor when the bot hands the conversation to a human. */
   message: v.optional(
     text(2000),
@@ -86,6 +101,13 @@ const channels = v.pipe(
   v.maxLength(20),
 );
 
+/**
+ * When the bot answers Crisp visitors: `always`; `outside_hours` (only outside `businessHours`);
+ * `when_no_operator_online` (only when Crisp says no operator is online; unknown = answer).
+ */
+export const AnswerWhen = v.picklist(['always', 'outside_hours', 'when_no_operator_online']);
+export type AnswerWhen = v.InferOutput<typeof AnswerWhen>;
+
 /** The settings a chatbot carries; every field has a default. */
 export const ChatbotSettings = v.object({
   instructions: v.optional(text(20_000), ''),
@@ -99,6 +121,9 @@ export const ChatbotSettings = v.object({
   channels: v.optional(channels, ['chat']),
   /** `links` ends replies with the URLs of the passages the answer used. */
   citations: v.optional(v.picklist(['none', 'links']), 'none'),
+  answerWhen: v.optional(AnswerWhen, 'always'),
+  /** The team's opening hours (required by `answerWhen: "outside_hours"`); null = none set. */
+  businessHours: v.optional(v.nullable(BusinessHours), null),
 });
 export type ChatbotSettings = v.InferOutput<typeof ChatbotSettings>;
 
@@ -126,6 +151,8 @@ const settingsEntries = {
   persona: patchOf(PersonaSettings),
   channels: v.optional(channels),
   citations: v.optional(v.picklist(['none', 'links'])),
+  answerWhen: v.optional(AnswerWhen),
+  businessHours: v.optional(v.nullable(BusinessHours)),
 };
 
 export const CreateChatbotBody = v.strictObject({

@@ -79,7 +79,14 @@ function toStored(settings: Record<string, unknown>): ChatbotSettings {
   const quota = settings.quota as Record<string, unknown> | undefined;
   const ownQuota =
     quota && Object.fromEntries(Object.entries(quota).filter(([, value]) => value !== FOLLOW_PLAN));
-  return v.parse(ChatbotSettings, { ...settings, quota: ownQuota });
+  const stored = v.parse(ChatbotSettings, { ...settings, quota: ownQuota });
+  if (stored.answerWhen === 'outside_hours' && stored.businessHours === null) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'Invalid body: businessHours: required when answerWhen is "outside_hours"',
+    );
+  }
+  return stored;
 }
 
 /** Applies a partial update to settings: groups merge field by field, the rest replaces. */

@@ -171,6 +171,15 @@ export function addVisitorMessage(
   );
 }
 
+/**
+ * Removes messages that never reached the visitor (a Crisp turn stopped by an operator typing:
+ * its visitor message is stored again when it is answered, its answer was never posted).
+ */
+export function deleteMessages(db: Database, ids: readonly string[]): void {
+  const remove = db.query('DELETE FROM messages WHERE id = ?');
+  for (const id of ids) remove.run(id);
+}
+
 /** Records the fingerprint Crisp gave a message we posted (our-echo recognition). */
 export function setMessageFingerprint(
   db: Database,

@@ -11,11 +11,14 @@ import type { Worker } from '../jobs/worker.ts';
 import type { Logger } from '../logging.ts';
 import type { CrispClient } from './client.ts';
 import { type ConnectionStore, CRISP_EVENTS, webhookUrl } from './connections.ts';
+import { listDeliveries } from './delivery-log.ts';
 import { type DryRunDeps, dryRun, SAMPLE_QUESTION } from './dry-run.ts';
 import {
   ConnectBody,
   ConnectionStatusResponse,
   ConnectResponse,
+  DeliveriesQuery,
+  DeliveriesResponse,
   TestBody,
   TestResponse,
 } from './model.ts';
@@ -37,6 +40,7 @@ export type CrispAdminDeps = DryRunDeps & {
  */
 async function connect(deps: CrispAdminDeps, chatbotId: string, body: ConnectBody) {
   const credentials = {
+    chatbotId,
     websiteId: body.websiteId,
     identifier: body.tokenIdentifier,
     key: body.tokenKey,
@@ -112,13 +116,35 @@ export function crispAdminRoutes(deps: CrispAdminDeps) {
       ({ params }) => {
         getChatbot(deps.db, params.chatbotId);
         return (
-          deps.connections.status(params.chatbotId, deps.config.PUBLIC_URL) ?? { connected: false }
+          deps.connections.status(
+            params.chatbotId,
+            deps.config.PUBLIC_URL,
+            new Date(deps.clock.now()),
+          ) ?? { connected: false }
         );
       },
       {
         params: ChatbotParams,
         response: { 200: ConnectionStatusResponse, ...REFUSED },
         detail: { tags: ['crisp'], summary: 'Crisp connection status and health (secrets masked)' },
+      },
+    )
+    .get(
+      '/:chatbotId/integrations/crisp/deliveries',
+      ({ params, query }) => {
+        getChatbot(deps.db, params.chatbotId);
+        const limit = query.limit ?? 50;
+        return { deliveries: listDeliveries(deps.db, params.chatbotId, deps.clock.now(), limit) };
+      },
+      {
+        params: ChatbotParams,
+        query: DeliveriesQuery,
+        response: { 200: DeliveriesResponse, ...REFUSED, 422: ErrorResponse },
+        detail: {
+          tags: ['crisp'],
+          summary:
+            'The delivery log ("the bot does not answer" starts here): every webhook delivery of the last 7 days, newest first, what the webhook did and what the visitor message came to (`limit` 1–500, default 50)',
+        },
       },
     )
     .delete(

@@ -1,12 +1,15 @@
-// The Crisp REST port: the five calls the bot makes, over fetch with our own timeouts and errors.
+// The Crisp REST port: the calls the bot makes, over fetch with our own timeouts and errors.
 import * as v from 'valibot';
 import { err, ok, type Result } from '../errors.ts';
+import { VERSION } from '../version.ts';
 import type { CrispTier as CrispTierSchema } from './model.ts';
 
 export type CrispTier = v.InferOutput<typeof CrispTierSchema>;
 
 /** What every call needs: whose workspace, and the token that may act on it. */
 export type CrispCredentials = {
+  /** Whose calls these are: Crisp calls are counted per chatbot and UTC day. */
+  chatbotId: string;
   websiteId: string;
   identifier: string;
   key: string;
@@ -19,8 +22,25 @@ export type CrispOutgoingMessage = {
   from: 'operator';
   origin: 'chat';
   content: string;
+  /** Always true: Crisp and the team see the message was not written by a person. */
+  automated: true;
   user?: { nickname: string; avatar?: string };
 };
+
+/** The Crisp routes we call (labels of the call counters). */
+export type CrispRoute = 'check' | 'message' | 'compose' | 'state' | 'messages' | 'availability';
+
+/** One Crisp call made, for the counters: `status` null when no answer came. */
+export type CrispCall = {
+  creds: CrispCredentials;
+  route: CrispRoute;
+  status: number | null;
+  /** Crisp refused for quota or rate (429, 420, 423 or `quota_limit_exceeded`). */
+  refused: boolean;
+};
+
+/** A page of a conversation's messages around a time (milliseconds), oldest first. */
+export type MessagePage = { timestampBefore?: number; timestampAfter?: number };
 
 /** A message read back from Crisp (used to reconcile a post whose outcome we did not see). */
 export const CrispMessage = v.looseObject({
@@ -33,7 +53,7 @@ export const CrispMessage = v.looseObject({
 export type CrispMessage = v.InferOutput<typeof CrispMessage>;
 
 export type CrispFailureKind =
-  /** 429 or 420: over Crisp's rate limit or quota. */
+  /** 429, 420, 423 or reason `quota_limit_exceeded`: over Crisp's rate limit or daily quota. */
   | 'rate_limited'
   /** 5xx. */
   | 'unavailable'
@@ -94,15 +114,21 @@ export interface CrispClient {
     sessionId: string,
     type: 'start' | 'stop',
   ): Promise<Result<void, CrispError>>;
+  /** Operators of the website seen online by Crisp now (`GET …/availability/operators`). */
+  operatorsOnline(creds: CrispCredentials): Promise<Result<number, CrispError>>;
   setState(
     creds: CrispCredentials,
     sessionId: string,
     state: 'pending' | 'unresolved' | 'resolved',
   ): Promise<Result<void, CrispError>>;
-  /** The latest messages of a conversation (Crisp returns them oldest first, a page at a time). */
+  /**
+   * One page of a conversation's messages, oldest first: the latest page without `page`, else
+   * those before or after a time (docs/notes/crisp.md, message list paging).
+   */
   listMessages(
     creds: CrispCredentials,
     sessionId: string,
+    page?: MessagePage,
   ): Promise<Result<CrispMessage[], CrispError>>;
 }
 
@@ -114,6 +140,11 @@ const Envelope = v.looseObject({
 
 const Dispatched = v.looseObject({ fingerprint: v.union([v.number(), v.string()]) });
 
+const OperatorAvailabilities = v.array(v.looseObject({ type: v.optional(v.nullable(v.string())) }));
+
+/** Crisp's answer when a plugin's daily quota is used up (docs/notes/crisp.md, quotas). */
+const QUOTA_REASON = 'quota_limit_exceeded';
+
 /** `Retry-After` in seconds or as an HTTP date → milliseconds (capped by the worker's backoff). */
 function retryAfter(header: string | null): number | null {
   if (!header) return null;
@@ -122,23 +153,51 @@ function retryAfter(header: string | null): number | null {
   return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
 }
 
-function classify(status: number): CrispFailureKind {
-  if (status === 429 || status === 420) return 'rate_limited';
+function classify(status: number, reason: string | undefined): CrispFailureKind {
+  if (status === 429 || status === 420 || status === 423 || reason === QUOTA_REASON) {
+    return 'rate_limited';
+  }
   if (status >= 500) return 'unavailable';
   if (status === 401 || status === 403) return 'rejected';
   if (status === 404) return 'not_found';
   return 'bad_request';
 }
 
-/** The real client: `fetch` to CRISP_API_URL with Basic auth and the tier header. */
+const USER_AGENT = `answerdesk/${VERSION}`;
+
+/** The real client: `fetch` to CRISP_API_URL with Basic auth, the tier header and our User-Agent. */
 export class HttpCrispClient implements CrispClient {
-  constructor(private readonly options: { baseUrl: string; timeoutMs: number }) {}
+  constructor(
+    private readonly options: {
+      baseUrl: string;
+      timeoutMs: number;
+      /** Told of every call made (the per-day counters); must not throw. */
+      onCall?: (call: CrispCall) => void;
+    },
+  ) {}
 
   private url(creds: CrispCredentials, path: string): string {
     return `${this.options.baseUrl}/v1/website/${encodeURIComponent(creds.websiteId)}${path}`;
   }
 
   private async call(
+    creds: CrispCredentials,
+    route: CrispRoute,
+    method: 'GET' | 'POST' | 'PATCH',
+    path: string,
+    body?: unknown,
+  ): Promise<Result<unknown, CrispError>> {
+    const res = await this.request(creds, method, path, body);
+    this.options.onCall?.({
+      creds,
+      route,
+      status: res.ok ? 200 : res.error.status,
+      refused: !res.ok && res.error.kind === 'rate_limited',
+    });
+    return res;
+  }
+
+  private async request(
     creds: CrispCredentials,
     method: 'GET' | 'POST' | 'PATCH',
     path: string,
@@ -148,6 +207,7 @@ export class HttpCrispClient implements CrispClient {
       authorization: `Basic ${Buffer.from(`${creds.identifier}:${creds.key}`).toString('base64')}`,
       'x-crisp-tier': creds.tier,
       accept: 'application/json',
+      'user-agent': USER_AGENT,
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -172,7 +232,7 @@ export class HttpCrispClient implements CrispClient {
       const reason = parsed?.reason ?? (res.status === 420 ? 'enhance_your_calm' : 'http_error');
       return err(
         new CrispError(
-          classify(res.status),
+          classify(res.status, parsed?.reason),
           reason.slice(0, 200),
           res.status,
           retryAfter(res.headers.get('retry-after')),
@@ -184,8 +244,13 @@ export class HttpCrispClient implements CrispClient {
     // and callers that need data (a message list) check for it.
     if (!parsed) return ok(undefined);
     if (parsed.error === true) {
+      const reason = parsed.reason ?? 'error';
       return err(
-        new CrispError('bad_request', (parsed.reason ?? 'error').slice(0, 200), res.status),
+        new CrispError(
+          reason === QUOTA_REASON ? 'rate_limited' : 'bad_request',
+          reason.slice(0, 200),
+          res.status,
+        ),
       );
     }
     return ok(parsed.data);
@@ -200,7 +265,7 @@ export class HttpCrispClient implements CrispClient {
    */
   async checkCredentials(creds: CrispCredentials): Promise<Result<void, CrispError>> {
     for (const path of ['/conversations/1', '']) {
-      const res = await this.call(creds, 'GET', path);
+      const res = await this.call(creds, 'check', 'GET', path);
       if (res.ok) return ok(undefined);
       if (res.error.kind === 'not_found' && !res.error.fromCrisp) continue;
       return res;
@@ -215,6 +280,7 @@ export class HttpCrispClient implements CrispClient {
   ): Promise<Result<{ fingerprint: string | null }, CrispError>> {
     const res = await this.call(
       creds,
+      'message',
       'POST',
       `/conversation/${encodeURIComponent(sessionId)}/message`,
       message,
@@ -233,11 +299,22 @@ export class HttpCrispClient implements CrispClient {
   ): Promise<Result<void, CrispError>> {
     const res = await this.call(
       creds,
+      'compose',
       'PATCH',
       `/conversation/${encodeURIComponent(sessionId)}/compose`,
-      { type, from: 'operator' },
+      { type, from: 'operator', automated: true },
     );
     return res.ok ? ok(undefined) : res;
+  }
+
+  async operatorsOnline(creds: CrispCredentials): Promise<Result<number, CrispError>> {
+    const res = await this.call(creds, 'availability', 'GET', '/availability/operators');
+    if (!res.ok) return res;
+    const list = v.safeParse(OperatorAvailabilities, res.value);
+    if (!list.success) {
+      return err(new CrispError('invalid_response', 'not an availability list', 200));
+    }
+    return ok(list.output.filter((operator) => operator.type === 'online').length);
   }
 
   async setState(
@@ -247,6 +324,7 @@ export class HttpCrispClient implements CrispClient {
   ): Promise<Result<void, CrispError>> {
     const res = await this.call(
       creds,
+      'state',
       'PATCH',
       `/conversation/${encodeURIComponent(sessionId)}/state`,
       { state },
@@ -257,11 +335,21 @@ export class HttpCrispClient implements CrispClient {
   async listMessages(
     creds: CrispCredentials,
     sessionId: string,
+    page: MessagePage = {},
   ): Promise<Result<CrispMessage[], CrispError>> {
+    const query = new URLSearchParams();
+    if (page.timestampBefore !== undefined) {
+      query.set('timestamp_before', String(Math.round(page.timestampBefore)));
+    }
+    if (page.timestampAfter !== undefined) {
+      query.set('timestamp_after', String(Math.round(page.timestampAfter)));
+    }
+    const search = query.size > 0 ? `?${query}` : '';
     const res = await this.call(
       creds,
+      'messages',
       'GET',
-      `/conversation/${encodeURIComponent(sessionId)}/messages`,
+      `/conversation/${encodeURIComponent(sessionId)}/messages${search}`,
     );
     if (!res.ok) return res;
     const list = v.safeParse(v.array(CrispMessage), res.value);

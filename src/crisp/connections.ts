@@ -1,6 +1,7 @@
 // Crisp connections over SQLite, the one owner of `crisp_connections`: credentials sealed at
 // rest, health from the last Crisp answer.
 import type { Database } from 'bun:sqlite';
+import { callsOn, DEFAULT_DAILY_QUOTA } from './api-calls.ts';
 import type { CrispCredentials, CrispError, CrispTier } from './client.ts';
 import type { ConnectionStatus } from './model.ts';
 import { mask, SecretBox } from './secret-box.ts';
@@ -18,6 +19,8 @@ type Row = {
   last_error_status: number | null;
   last_error_at: string | null;
   last_ok_at: string | null;
+  throttled_until: number | null;
+  own_user_id: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -29,6 +32,8 @@ export type Connection = {
   credentials: CrispCredentials;
   signingSecret: string | null;
   webhookSecret: string;
+  /** The user id Crisp put on our own messages (learnt from their echoes), if seen yet. */
+  ownUserId: string | null;
 };
 
 /** The Crisp events to tick in the hook settings (docs/notes/contract.md, the webhook). */
@@ -52,7 +57,8 @@ const sameConnection = (a: Row, b: Row) =>
   a.signing_secret_enc === b.signing_secret_enc &&
   a.website_id === b.website_id &&
   a.token_identifier === b.token_identifier &&
-  a.tier === b.tier;
+  a.tier === b.tier &&
+  a.own_user_id === b.own_user_id;
 
 const OPENED_MAX = 1_000;
 
@@ -99,6 +105,7 @@ export class ConnectionStore {
       chatbotId: row.chatbot_id,
       websiteId: row.website_id,
       credentials: Object.freeze({
+        chatbotId: row.chatbot_id,
         websiteId: row.website_id,
         identifier: row.token_identifier,
         key: this.box.open(row.token_key_enc),
@@ -106,6 +113,7 @@ export class ConnectionStore {
       }),
       signingSecret: row.signing_secret_enc ? this.box.open(row.signing_secret_enc) : null,
       webhookSecret: this.box.open(row.webhook_secret_enc),
+      ownUserId: row.own_user_id,
     });
   }
 
@@ -163,7 +171,7 @@ export class ConnectionStore {
     );
   }
 
-  status(chatbotId: string, publicUrl: string): ConnectionStatus | null {
+  status(chatbotId: string, publicUrl: string, now: Date): ConnectionStatus | null {
     const row = this.row(chatbotId);
     if (!row) return null;
     const webhookSecret = this.box.open(row.webhook_secret_enc);
@@ -183,6 +191,14 @@ export class ConnectionStore {
         lastErrorStatus: row.last_error_status,
         lastErrorAt: row.last_error_at,
         lastOkAt: row.last_ok_at,
+        throttledUntil:
+          row.throttled_until !== null && row.throttled_until > now.getTime()
+            ? new Date(row.throttled_until).toISOString()
+            : null,
+      },
+      crispCalls: {
+        ...callsOn(this.db, chatbotId, now),
+        defaultDailyQuota: DEFAULT_DAILY_QUOTA[row.tier],
       },
       createdAt: row.created_at,
       updatedAt: row.updated_at,
@@ -205,12 +221,50 @@ export class ConnectionStore {
       );
   }
 
+  /**
+   * Crisp refused for quota or rate: unhealthy with that reason, and no call until `until`
+   * (the turns wait, src/crisp/turn.ts). The next successful call lifts it.
+   */
+  throttle(chatbotId: string, error: CrispError, until: number, now = new Date()): void {
+    this.db
+      .query(
+        `UPDATE crisp_connections SET healthy = 0, last_error = ?, last_error_status = ?,
+           last_error_at = ?, throttled_until = MAX(COALESCE(throttled_until, 0), ?)
+         WHERE chatbot_id = ?`,
+      )
+      .run(`${error.kind}: ${error.reason}`, error.status, now.toISOString(), until, chatbotId);
+  }
+
+  /**
+   * Until when Crisp refuses this connection: a time in the past means it refused and has not
+   * accepted a call since (compose is then left out); null when the last answer was no refusal.
+   */
+  throttledUntil(chatbotId: string): number | null {
+    return (
+      this.db
+        .query<{ until: number | null }, [string]>(
+          'SELECT throttled_until AS until FROM crisp_connections WHERE chatbot_id = ?',
+        )
+        .get(chatbotId)?.until ?? null
+    );
+  }
+
+  /** Remembers the user id Crisp gives our own messages (their compose events carry it too). */
+  learnOwnUserId(chatbotId: string, userId: string): void {
+    this.db
+      .query(
+        'UPDATE crisp_connections SET own_user_id = ? WHERE chatbot_id = ? AND own_user_id IS NOT ?',
+      )
+      .run(userId, chatbotId, userId);
+  }
+
   /** Records a successful Crisp call: healthy again (written only when something changes). */
   recordOk(chatbotId: string, now = new Date()): void {
     this.db
       .query(
-        `UPDATE crisp_connections SET healthy = 1, last_ok_at = ?
-         WHERE chatbot_id = ? AND (healthy = 0 OR last_ok_at IS NULL OR last_ok_at < ?)`,
+        `UPDATE crisp_connections SET healthy = 1, last_ok_at = ?, throttled_until = NULL
+         WHERE chatbot_id = ? AND (healthy = 0 OR throttled_until IS NOT NULL
+           OR last_ok_at IS NULL OR last_ok_at < ?)`,
       )
       // At most one write a minute on the hot path.
       .run(now.toISOString(), chatbotId, new Date(now.getTime() - 60_000).toISOString());

@@ -114,6 +114,17 @@ export const ConnectionStatus = v.object({
     lastErrorStatus: v.nullable(v.number()),
     lastErrorAt: v.nullable(v.string()),
     lastOkAt: v.nullable(v.string()),
+    /** Crisp refused for quota or rate: no call before this time (ISO 8601), else null. */
+    throttledUntil: v.nullable(v.string()),
+  }),
+  /** Crisp calls made for this chatbot today (UTC): they spend the token's daily quota. */
+  crispCalls: v.object({
+    day: v.string(),
+    calls: v.number(),
+    /** Of them, refused by Crisp for quota or rate. */
+    refused: v.number(),
+    /** Crisp's default daily quota for the tier (5,000 plugin, 10,000 website). */
+    defaultDailyQuota: v.number(),
   }),
   createdAt: v.string(),
   updatedAt: v.string(),
@@ -157,3 +168,32 @@ export const TestResponse = v.object({
   wouldPost: v.array(WouldPost),
 });
 export type TestResponse = v.InferOutput<typeof TestResponse>;
+
+/** `GET …/integrations/crisp/deliveries?limit=N` (1–500, default 50). */
+export const DELIVERIES_MAX = 500;
+export const DeliveriesQuery = v.object({
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,3}$/, 'a whole number'),
+      v.transform(Number),
+      v.minValue(1),
+      v.maxValue(DELIVERIES_MAX),
+    ),
+  ),
+});
+
+export const DeliveriesResponse = v.object({
+  deliveries: v.array(
+    v.object({
+      receivedAt: v.string(),
+      lastReceivedAt: v.string(),
+      count: v.number(),
+      event: v.nullable(v.string()),
+      sessionId: v.nullable(v.string()),
+      action: v.string(),
+      reason: v.nullable(v.string()),
+      outcome: v.nullable(v.string()),
+    }),
+  ),
+});

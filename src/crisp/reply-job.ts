@@ -3,15 +3,18 @@
 import type { Database } from 'bun:sqlite';
 import { type AnswerDeps, answerMessage } from '../answers/answer.ts';
 import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { JobHandler } from '../jobs/worker.ts';
 import type { Logger } from '../logging.ts';
+import { OperatorAvailability } from './answer-policy.ts';
 import type { CrispClient } from './client.ts';
 import type { ConnectionStore } from './connections.ts';
 import type { ReplyJobPayload } from './model.ts';
 import { runReplyTurn, type TurnDeps } from './turn.ts';
 
 export type ReplyJobDeps = {
+  config: Pick<Config, 'CRISP_MAX_REPLY_AGE_MINUTES'>;
   db: Database;
   log: Logger;
   metrics: Metrics;
@@ -22,14 +25,18 @@ export type ReplyJobDeps = {
 };
 
 export function replyJob(deps: ReplyJobDeps): JobHandler<ReplyJobPayload> {
+  const log = deps.log.child({ component: 'crisp' });
   const turn: TurnDeps = {
     db: deps.db,
-    log: deps.log.child({ component: 'crisp' }),
+    log,
     metrics: deps.metrics,
     client: deps.crisp,
     connections: deps.connections,
     answer: (input) => answerMessage(deps.answers, input),
     clock: deps.clock,
+    // One per process: its cache spares Crisp calls across turns.
+    availability: new OperatorAvailability(deps.crisp, deps.clock, log),
+    maxReplyAgeMs: deps.config.CRISP_MAX_REPLY_AGE_MINUTES * 60_000,
   };
   return {
     run: (job) => runReplyTurn(turn, job),

@@ -4,6 +4,7 @@ import type { Database } from 'bun:sqlite';
 import type { Clock } from '../clock.ts';
 import { isMuted, setMessageFingerprint } from '../conversations/service.ts';
 import type { Metrics } from '../http/metrics.ts';
+import { isScheduled } from '../jobs/schedule.ts';
 import type { Logger } from '../logging.ts';
 import type { CrispClient, CrispError, CrispMessage, CrispOutgoingMessage } from './client.ts';
 import type { Connection, ConnectionStore } from './connections.ts';
@@ -13,10 +14,13 @@ import {
   markInFlight,
   markNotPosted,
   recordSent,
+  type Session,
   sentFingerprints,
   skipVisitorFacing,
   type Turn,
+  visitorSawPost,
 } from './turn-store.ts';
+import { graceKeyOf, TYPING } from './webhook.ts';
 
 export type DeliveryDeps = {
   db: Database;
@@ -27,8 +31,18 @@ export type DeliveryDeps = {
   clock: Clock;
 };
 
-/** How far back a reconciliation looks for our message (clock skew between us and Crisp). */
+/** How far around the post a reconciliation looks for our message (clock skew with Crisp). */
 const RECONCILE_SKEW_MS = 10 * 60_000;
+/** Crisp's message list pages hold 40 messages, oldest first (docs/notes/crisp.md, paging). */
+const CRISP_PAGE_SIZE = 40;
+/** Pages read back at most (400 messages since the post) before taking it as not posted. */
+const RECONCILE_PAGES_MAX = 10;
+/** A second look this long after the first before a post counts as missing (cached GETs). */
+export const RECONCILE_REREAD_MS = 1_000;
+/** How long to leave Crisp alone after it refused for quota or rate without a Retry-After. */
+const REFUSED_WAIT_MS = 60_000;
+/** A Retry-After longer than this is not believed beyond it (the turns look again then). */
+const REFUSED_WAIT_MAX_MS = 60 * 60_000;
 
 /** Crisp failures the turn does not handle itself: the job retries or fails with the reason. */
 export class CrispFailure extends Error {
@@ -37,40 +51,76 @@ export class CrispFailure extends Error {
   }
 }
 
-/** Compose is a courtesy: a failure is logged, except a broken connection, which stops the turn. */
+/**
+ * Crisp refused for quota or rate: the connection is marked (unhealthy, with the reason) and no
+ * turn calls Crisp before the returned time (Retry-After, else a minute, as Crisp's own import
+ * tool waits).
+ */
+export function throttle(deps: DeliveryDeps, chatbotId: string, error: CrispError): number {
+  const now = deps.clock.now();
+  const until = now + Math.min(error.retryAfterMs ?? REFUSED_WAIT_MS, REFUSED_WAIT_MAX_MS);
+  deps.connections.throttle(chatbotId, error, until, new Date(now));
+  return until;
+}
+
+/**
+ * Compose is a courtesy, and the first thing dropped under Crisp's quota: it is not sent while
+ * the connection has not been accepted since a refusal (`throttledUntil` set). A refusal throws
+ * for `start` (the turn waits instead of calling the LLM), as does a broken connection; other
+ * failures are logged. `stop` never throws.
+ */
 export async function composeBestEffort(
   deps: DeliveryDeps,
   connection: Connection,
   sessionId: string,
   type: 'start' | 'stop',
 ): Promise<void> {
+  if (deps.connections.throttledUntil(connection.chatbotId) !== null) return;
   const res = await deps.client.compose(connection.credentials, sessionId, type);
   if (res.ok) {
     deps.connections.recordOk(connection.chatbotId, new Date(deps.clock.now()));
     return;
   }
-  if (res.error.unhealthy) throw new CrispFailure(res.error);
+  if (res.error.kind === 'rate_limited' && type === 'stop') {
+    throttle(deps, connection.chatbotId, res.error);
+    return;
+  }
+  if (type === 'start' && (res.error.unhealthy || res.error.kind === 'rate_limited')) {
+    throw new CrispFailure(res.error);
+  }
   deps.log.debug({ kind: res.error.kind, type }, 'crisp compose failed (ignored)');
+}
+
+/** An operator is typing: the turn's visitor-facing posts wait for the typing grace. */
+export function typingNow(db: Database, session: Session, signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  if (signal.aborted && reason instanceof Error && reason.message === TYPING) return true;
+  return isScheduled(db, graceKeyOf(session));
 }
 
 /**
  * Posts every intent of the turn not sent yet, in order, with the handoff's state change before
- * its note. `disconnected`: the connection went away (nothing more was posted); `dropped`: a
- * human took over, so the visitor-facing posts left were skipped.
+ * its note. `disconnected`: the connection went away (nothing more was posted); `typing`: an
+ * operator is typing and the visitor saw nothing of this turn yet (the caller releases it);
+ * `dropped`: a human took over, so the visitor-facing posts left were skipped; `seen`: a
+ * visitor-facing post of this turn is in Crisp.
  */
 export async function deliver(
   deps: DeliveryDeps,
   connection: Connection,
   turn: Turn,
   signal: AbortSignal,
-): Promise<'disconnected' | { dropped: boolean }> {
+): Promise<'disconnected' | 'typing' | { dropped: boolean; seen: boolean }> {
   const db = deps.db;
   let dropped = false;
   // Re-checked right before each visitor-facing POST (after any reconciliation read, which waits
   // on the network): an operator may have replied or started typing meanwhile. Never talk over a
   // human.
-  const humanActive = () =>
-    signal.aborted || isMuted(db, turn.conversationId, new Date(deps.clock.now()));
+  const muted = () => isMuted(db, turn.conversationId, new Date(deps.clock.now()));
+  const humanActive = () => signal.aborted || muted() || isScheduled(db, graceKeyOf(turn));
+  // Only typing, and the visitor saw nothing of this turn: it can start over after the grace.
+  const heldForTyping = () =>
+    typingNow(db, turn, signal) && !visitorSawPost(db, turn.jobId) && !muted();
   const skip = () => {
     skipVisitorFacing(db, turn.jobId);
     dropped = true;
@@ -81,6 +131,7 @@ export async function deliver(
     if (!deps.connections.isConnected(turn.chatbotId, turn.websiteId)) return 'disconnected';
     const visitorFacing = intent.kind !== 'note';
     if (visitorFacing && humanActive()) {
+      if (heldForTyping()) return 'typing';
       skip();
       continue;
     }
@@ -99,9 +150,12 @@ export async function deliver(
     const posted = await postOnce(deps, connection, turn, intent, () =>
       visitorFacing ? humanActive() : false,
     );
-    if (!posted) skip();
+    if (!posted) {
+      if (heldForTyping()) return 'typing';
+      skip();
+    }
   }
-  return { dropped };
+  return { dropped, seen: visitorSawPost(db, turn.jobId) };
 }
 
 /** Does a message in Crisp look like the one this intent meant to post? */
@@ -112,6 +166,49 @@ function matches(message: CrispMessage, body: CrispOutgoingMessage, notBefore: n
     message.content === body.content &&
     (message.timestamp === undefined || message.timestamp >= notBefore)
   );
+}
+
+/**
+ * Our message for this intent, if Crisp has it. Crisp's list is paged (40 a page, oldest first)
+ * and its GETs may come from a cache: the pages from the read time back to the intent's time
+ * (minus the clock skew) are read with `timestamp_before`, a fresh value each read (another cache
+ * key), and read again `RECONCILE_REREAD_MS` later before the post counts as missing.
+ */
+async function findPosted(
+  deps: DeliveryDeps,
+  connection: Connection,
+  turn: Turn,
+  intent: Intent,
+): Promise<CrispMessage | null> {
+  const notBefore = intent.createdAt - RECONCILE_SKEW_MS;
+  const ours = sentFingerprints(deps.db, turn.websiteId, turn.sessionId);
+  const look = async (): Promise<CrispMessage | null> => {
+    let before = deps.clock.now() + RECONCILE_SKEW_MS;
+    for (let page = 0; page < RECONCILE_PAGES_MAX; page++) {
+      const listed = await deps.client.listMessages(connection.credentials, turn.sessionId, {
+        timestampBefore: before,
+      });
+      if (!listed.ok) throw new CrispFailure(listed.error);
+      const found = listed.value.find(
+        (m) =>
+          matches(m, intent.body, notBefore) &&
+          m.fingerprint !== undefined &&
+          !ours.has(String(m.fingerprint)),
+      );
+      if (found) return found;
+      const oldest = listed.value[0]?.timestamp;
+      if (listed.value.length < CRISP_PAGE_SIZE || oldest === undefined || oldest < notBefore) {
+        return null;
+      }
+      before = oldest;
+    }
+    deps.log.warn({ pages: RECONCILE_PAGES_MAX }, 'crisp reconciliation stopped paging');
+    return null;
+  };
+  const first = await look();
+  if (first) return first;
+  await Bun.sleep(RECONCILE_REREAD_MS);
+  return look();
 }
 
 /**
@@ -128,15 +225,7 @@ async function postOnce(
   hold: () => boolean,
 ): Promise<boolean> {
   if (intent.uncertain) {
-    const listed = await deps.client.listMessages(connection.credentials, turn.sessionId);
-    if (!listed.ok) throw new CrispFailure(listed.error);
-    const ours = sentFingerprints(deps.db, turn.websiteId, turn.sessionId);
-    const found = listed.value.find(
-      (m) =>
-        matches(m, intent.body, intent.createdAt - RECONCILE_SKEW_MS) &&
-        m.fingerprint !== undefined &&
-        !ours.has(String(m.fingerprint)),
-    );
+    const found = await findPosted(deps, connection, turn, intent);
     if (found) {
       deps.metrics.inc(
         'answerdesk_crisp_reconciled_total',

@@ -13,6 +13,7 @@ const textMessage = (chatbot: Chatbot, content: string): CrispOutgoingMessage =>
   from: 'operator',
   origin: 'chat',
   content,
+  automated: true,
   user: {
     nickname: chatbot.persona.nickname,
     ...(chatbot.persona.avatar ? { avatar: chatbot.persona.avatar } : {}),
@@ -24,6 +25,7 @@ const noteMessage = (content: string): CrispOutgoingMessage => ({
   from: 'operator',
   origin: 'chat',
   content,
+  automated: true,
 });
 
 const REASON_TEXT: Record<HandoffReason, string> = {

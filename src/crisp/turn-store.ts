@@ -36,6 +36,8 @@ export type Turn = Session & {
   visitorMessageId: string | null;
   /** The quota reservation the turn holds, so a resumed turn never reserves twice. */
   reservation: Reservation | null;
+  /** When the newest of its visitor messages arrived (ms): replies too late are not posted. */
+  askedAt: number;
   state: TurnState;
   outcome: string | null;
   answer: StoredAnswer | null;
@@ -54,7 +56,8 @@ export type Intent = {
 // Rows come back in the shapes above; JSON columns are parsed by the functions that read them.
 const TURN = `job_id AS jobId, chatbot_id AS chatbotId, website_id AS websiteId,
   session_id AS sessionId, conversation_id AS conversationId, question,
-  visitor_message_id AS visitorMessageId, reservation, state, outcome, answer`;
+  visitor_message_id AS visitorMessageId, reservation, state, outcome, answer,
+  COALESCE(asked_at, created_at) AS askedAt`;
 
 type TurnRow = Omit<Turn, 'reservation' | 'answer'> & {
   reservation: string | null;
@@ -99,12 +102,22 @@ export function recordInbox(
   );
 }
 
+/** The conversation has visitor messages waiting for a turn. */
+export function hasWaitingMessages(db: Database, session: Session): boolean {
+  return !!db
+    .query(
+      `SELECT 1 FROM crisp_inbox WHERE chatbot_id = ? AND session_id = ? AND state = 'pending'
+         AND author = 'visitor' AND website_id = ?`,
+    )
+    .get(session.chatbotId, session.sessionId, session.websiteId);
+}
+
 /** Claims the conversation's waiting visitor messages for this job, oldest first. */
 export function claimInbox(
   db: Database,
   jobId: number,
   session: Session,
-): { fingerprint: string; content: string }[] {
+): { fingerprint: string; content: string; received_at: number }[] {
   return db
     .query<
       { fingerprint: string; content: string; received_at: number },
@@ -124,6 +137,36 @@ export function settleInbox(db: Database, jobId: number, state: 'muted' | 'dropp
   db.query('UPDATE crisp_inbox SET state = ? WHERE job_id = ?').run(state, jobId);
 }
 
+/**
+ * An operator typed before the turn posted anything to the visitor: its messages wait again (the
+ * typing grace job answers them), its posts will not be made, and the turn ends `aborted`.
+ */
+export function releaseTurn(db: Database, jobId: number, now: number): void {
+  db.query("UPDATE crisp_inbox SET state = 'pending', job_id = NULL WHERE job_id = ?").run(jobId);
+  skipIntents(db, jobId);
+  setTurn(db, jobId, 'aborted', 'aborted', now);
+}
+
+/** Too late to answer (CRISP_MAX_REPLY_AGE_MINUTES): nothing more of the turn is posted. */
+export function expireTurn(db: Database, jobId: number, now: number): void {
+  skipIntents(db, jobId);
+  setTurn(db, jobId, 'dropped', 'expired', now);
+  settleInbox(db, jobId, 'dropped');
+}
+
+function skipIntents(db: Database, jobId: number): void {
+  db.query("UPDATE crisp_outbox SET state = 'skipped' WHERE job_id = ? AND state = 'intent'").run(
+    jobId,
+  );
+}
+
+/** Some post of the turn that the visitor sees went out (so it cannot be taken back). */
+export function visitorSawPost(db: Database, jobId: number): boolean {
+  return !!db
+    .query("SELECT 1 FROM crisp_outbox WHERE job_id = ? AND kind != 'note' AND state = 'sent'")
+    .get(jobId);
+}
+
 // ---------------------------------------------------------------------------------------------
 // crisp_turns
 
@@ -141,14 +184,17 @@ export function loadTurn(db: Database, jobId: number): Turn | null {
 
 export function insertTurn(
   db: Database,
-  turn: Pick<Turn, 'jobId' | 'conversationId' | 'question' | 'visitorMessageId' | 'state'> &
+  turn: Pick<
+    Turn,
+    'jobId' | 'conversationId' | 'question' | 'visitorMessageId' | 'state' | 'askedAt'
+  > &
     Session & { outcome: string | null },
   now: number,
 ): void {
   db.query(
     `INSERT INTO crisp_turns (job_id, chatbot_id, website_id, session_id, conversation_id, question,
-       visitor_message_id, state, outcome, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       visitor_message_id, state, outcome, asked_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     turn.jobId,
     turn.chatbotId,
@@ -159,6 +205,7 @@ export function insertTurn(
     turn.visitorMessageId,
     turn.state,
     turn.outcome,
+    turn.askedAt,
     now,
     now,
   );
@@ -291,7 +338,7 @@ export function sentFingerprints(db: Database, websiteId: string, sessionId: str
 /**
  * Is this operator message one we posted? First by the fingerprint Crisp returned for our post,
  * then by a post still in flight (created after `inFlightSince`) with the same content: the echo
- * can beat Crisp's answer to our POST.
+ * can beat Crisp's answer to our POST. Says which, or null.
  */
 export function isOurPost(
   db: Database,
@@ -299,15 +346,15 @@ export function isOurPost(
   sessionId: string,
   message: { fingerprint: string; content: unknown },
   inFlightSince: number,
-): boolean {
+): 'fingerprint' | 'in_flight' | null {
   if (
     db
       .query('SELECT 1 FROM crisp_sent WHERE website_id = ? AND session_id = ? AND fingerprint = ?')
       .get(websiteId, sessionId, message.fingerprint)
   ) {
-    return true;
+    return 'fingerprint';
   }
-  return (
+  const inFlight =
     typeof message.content === 'string' &&
     !!db
       .query(
@@ -315,6 +362,6 @@ export function isOurPost(
            AND (fingerprint IS NULL OR fingerprint = ?) AND content = ? AND created_at > ?
          LIMIT 1`,
       )
-      .get(websiteId, sessionId, message.fingerprint, message.content, inFlightSince)
-  );
+      .get(websiteId, sessionId, message.fingerprint, message.content, inFlightSince);
+  return inFlight ? 'in_flight' : null;
 }

@@ -1,5 +1,7 @@
 // The public Crisp webhook route: find the connection, read the body within its limit, verify,
-// parse the envelope, then apply it (src/crisp/webhook.ts) in a group commit before the 200.
+// parse the envelope, then apply it (src/crisp/webhook.ts) in a group commit before the 200. Every
+// delivery of a connected chatbot leaves a row in its delivery log (src/crisp/delivery-log.ts) in
+// that same commit; a refused one (413, 401, 400) leaves one without anything from its body.
 import { Elysia } from 'elysia';
 import * as v from 'valibot';
 import { findChatbot } from '../chatbots/service.ts';
@@ -11,20 +13,32 @@ import { ErrorResponse } from '../http/model.ts';
 import { ChatbotParams } from '../http/params.ts';
 import { GroupCommit } from '../storage/sqlite/group-commit.ts';
 import { type ConnectionStore, CRISP_EVENTS } from './connections.ts';
+import { logDelivery, logRefused } from './delivery-log.ts';
 import { Envelope } from './model.ts';
 import { verifyDelivery } from './verify.ts';
-import { handleEvent, MalformedEvent, type WebhookDeps } from './webhook.ts';
+import { type Handled, handleEvent, MalformedEvent, type WebhookDeps } from './webhook.ts';
 
 /** Crisp webhook deliveries larger than this are refused (413). */
 export const WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
 
-export type WebhookRouteDeps = Omit<WebhookDeps, 'burstWindowMs'> & {
+export type WebhookRouteDeps = Omit<WebhookDeps, 'burstWindowMs' | 'connections'> & {
   config: Pick<Config, 'CRISP_BURST_WINDOW_MS' | 'CRISP_SIGNATURE_MAX_AGE_SECONDS'>;
   metrics: Metrics;
   connections: ConnectionStore;
 };
 
 const DELIVERIES = 'Crisp webhook deliveries by result.';
+
+/** The session a delivery is about, when its data names one (kept in the log, never the text). */
+function sessionOf(data: Record<string, unknown>): string | null {
+  const id = data.session_id;
+  return typeof id === 'string' && id.length <= 200 ? id : null;
+}
+
+function fingerprintOf(data: Record<string, unknown>): string | null {
+  const fp = data.fingerprint;
+  return typeof fp === 'number' || (typeof fp === 'string' && fp.length <= 100) ? String(fp) : null;
+}
 
 export function webhookRoute(deps: WebhookRouteDeps) {
   const { config, connections } = deps;
@@ -34,6 +48,7 @@ export function webhookRoute(deps: WebhookRouteDeps) {
     worker: deps.worker,
     burstWindowMs: config.CRISP_BURST_WINDOW_MS,
     clock: deps.clock,
+    connections,
   };
   return new Elysia({ name: 'crisp-webhook', prefix: '/api/integrations/livechat/crisp' }).post(
     '/webhook/:chatbotId',
@@ -44,7 +59,19 @@ export function webhookRoute(deps: WebhookRouteDeps) {
       const chatbot = connection ? findChatbot(deps.db, params.chatbotId) : undefined;
       if (!connection || !chatbot)
         throw new AppError('NOT_FOUND', 'No Crisp connection for this chatbot');
-      const raw = await readBodyText(request, WEBHOOK_BODY_LIMIT_BYTES);
+      const receivedAt = deps.clock.now();
+      /** Logs the refusal (nothing from the body) in the same group commit, then refuses. */
+      const refuse = async (reason: string, error: AppError): Promise<never> => {
+        await commits.run(() => logRefused(deps.db, chatbot.id, receivedAt, reason));
+        throw error;
+      };
+      let raw: string;
+      try {
+        raw = await readBodyText(request, WEBHOOK_BODY_LIMIT_BYTES);
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'PAYLOAD_TOO_LARGE') return refuse('too_large', e);
+        throw e;
+      }
       const verified = verifyDelivery(
         {
           rawBody: raw,
@@ -60,30 +87,56 @@ export function webhookRoute(deps: WebhookRouteDeps) {
           event: 'unknown',
           action: `unauthorized_${verified.why}`,
         });
-        throw new AppError('UNAUTHORIZED', 'Missing or invalid webhook key or signature');
-      }
-      const envelope = v.safeParse(Envelope, parseJsonText(raw));
-      if (!envelope.success) {
-        throw new AppError(
-          'BAD_REQUEST',
-          'Not a Crisp webhook delivery ({website_id, event, data})',
+        return refuse(
+          verified.why,
+          new AppError('UNAUTHORIZED', 'Missing or invalid webhook key or signature'),
         );
       }
-      let action: string;
+      let parsed: ReturnType<typeof parseJsonText>;
       try {
-        // Committed (in a group with the deliveries of this turn) before the 200.
-        action = await commits.run(() =>
-          handleEvent(webhookDeps, connection, chatbot, envelope.output),
-        );
+        parsed = parseJsonText(raw);
       } catch (e) {
-        if (e instanceof MalformedEvent)
-          throw new AppError('BAD_REQUEST', `Malformed ${envelope.output.event} event data`);
+        if (e instanceof AppError) return refuse('not_json', e);
         throw e;
       }
+      const envelope = v.safeParse(Envelope, parsed);
+      if (!envelope.success) {
+        return refuse(
+          'not_crisp_envelope',
+          new AppError('BAD_REQUEST', 'Not a Crisp webhook delivery ({website_id, event, data})'),
+        );
+      }
+      const { event, data, website_id: websiteId } = envelope.output;
+      // Committed (in a group with the deliveries of this turn) before the 200, with its log row.
+      const handled = await commits.run((): Handled => {
+        let result: Handled;
+        try {
+          result = handleEvent(webhookDeps, connection, chatbot, envelope.output);
+        } catch (e) {
+          if (!(e instanceof MalformedEvent)) throw e;
+          result = { action: 'rejected', reason: 'malformed_event' };
+        }
+        logDelivery(deps.db, {
+          chatbotId: chatbot.id,
+          at: receivedAt,
+          event,
+          websiteId,
+          sessionId: sessionOf(data),
+          fingerprint: fingerprintOf(data),
+          ...result,
+        });
+        return result;
+      });
+      if (handled.action === 'rejected') {
+        throw new AppError('BAD_REQUEST', `Malformed ${event} event data`);
+      }
       // The event name comes from the caller: only the handled ones become label values.
-      const event = CRISP_EVENTS.includes(envelope.output.event) ? envelope.output.event : 'other';
-      deps.metrics.inc('answerdesk_crisp_webhooks_total', DELIVERIES, { event, action });
-      return { ok: true, action };
+      const label = CRISP_EVENTS.includes(event) ? event : 'other';
+      deps.metrics.inc('answerdesk_crisp_webhooks_total', DELIVERIES, {
+        event: label,
+        action: handled.action,
+      });
+      return { ok: true, action: handled.action };
     },
     {
       params: ChatbotParams,

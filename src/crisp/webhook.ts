@@ -2,7 +2,8 @@
 //
 // Nothing here waits on the network: a visitor message becomes an inbox row plus a durable job in
 // one SQLite transaction; operator signals (a reply, typing, routing, resolve) are applied as
-// SQLite writes right here, so a reply about to be posted sees them.
+// SQLite writes right here, so a reply about to be posted sees them. What Crisp really sends, and
+// what of it is not a person (assignment, system messages, our own echoes): docs/notes/crisp.md.
 import type { Database } from 'bun:sqlite';
 import * as v from 'valibot';
 import type { Chatbot } from '../chatbots/model.ts';
@@ -14,8 +15,9 @@ import {
   mute,
   unmute,
 } from '../conversations/service.ts';
+import { rescheduleJob } from '../jobs/schedule.ts';
 import type { Worker } from '../jobs/worker.ts';
-import type { Connection } from './connections.ts';
+import type { Connection, ConnectionStore } from './connections.ts';
 import {
   ComposeData,
   type Envelope,
@@ -24,7 +26,7 @@ import {
   SetRoutingData,
   SetStateData,
 } from './model.ts';
-import { isOurPost, recordInbox, type Session } from './turn-store.ts';
+import { hasWaitingMessages, isOurPost, recordInbox, type Session } from './turn-store.ts';
 
 export const REPLY_JOB = 'crisp.reply';
 
@@ -32,11 +34,19 @@ export const REPLY_JOB = 'crisp.reply';
 export const serialKeyOf = (chatbotId: string, sessionId: string) =>
   `crisp:${chatbotId}:${sessionId}`;
 
+/** The abort reason of a turn stopped by an operator typing (its messages wait for the grace). */
+export const TYPING = 'a human operator is typing';
+
+/** The one pending "typing grace" job of a conversation (moved by each typing event). */
+export const graceKeyOf = (session: Session) =>
+  `crisp:typing:${session.websiteId}:${session.sessionId}`;
+
 export type WebhookDeps = {
   db: Database;
   worker: Worker;
   burstWindowMs: number;
   clock: Clock;
+  connections: Pick<ConnectionStore, 'learnOwnUserId'>;
 };
 
 /** What the webhook did with a delivery (the 200 body, and a metric label). */
@@ -48,7 +58,29 @@ export type WebhookAction =
   | 'muted'
   | 'aborted'
   | 'resumed'
-  | 'website_mismatch';
+  | 'website_mismatch'
+  | 'rejected';
+
+/** What the webhook did, and why when it ignored the delivery (the delivery log's fields). */
+export type Handled = { action: WebhookAction; reason: string | null };
+
+const did = (action: WebhookAction, reason: string | null = null): Handled => ({ action, reason });
+const ignored = (reason: string) => did('ignored', reason);
+
+/**
+ * Message types an operator's message may have and still be a person writing to the visitor.
+ * `note` is private to the team and `event` is a system message (docs/notes/crisp.md, message
+ * types); neither, nor a type Crisp adds later, is a human reply.
+ */
+const HUMAN_REPLY_TYPES = new Set([
+  'text',
+  'file',
+  'animation',
+  'audio',
+  'carousel',
+  'picker',
+  'field',
+]);
 
 export class MalformedEvent extends Error {
   override name = 'MalformedEvent';
@@ -78,21 +110,40 @@ function contentText(type: string, content: unknown): string {
 /**
  * Our own message coming back as `message:received`: first by what we posted (the fingerprint
  * Crisp returned, or a post still in flight with the same content: the echo can beat Crisp's
- * answer to our POST), then `automated: true`, then the bot's nickname.
+ * answer to our POST), then `automated: true`, then the bot's nickname. `'ours'` only when the
+ * post is ours for certain (its user id is then learnt as our identity).
  */
-function isOwnEcho(
+function ownEcho(
   db: Database,
   chatbot: Chatbot,
   session: Session,
   data: MessageData,
   now: number,
-) {
+): 'ours' | 'not_a_person' | null {
   const message = { fingerprint: fingerprintOf(data.fingerprint), content: data.content };
-  if (isOurPost(db, session.websiteId, session.sessionId, message, now - IN_FLIGHT_ECHO_MS)) {
-    return true;
-  }
+  const ours = isOurPost(
+    db,
+    session.websiteId,
+    session.sessionId,
+    message,
+    now - IN_FLIGHT_ECHO_MS,
+  );
+  if (ours) return ours === 'fingerprint' ? 'ours' : 'not_a_person';
+  if (data.automated === true) return 'not_a_person';
+  const nickname = data.user?.nickname;
+  return nickname && nickname === chatbot.persona.nickname ? 'not_a_person' : null;
+}
+
+/**
+ * An operator typing who is not a person, or is us: `automated` (we always send it), the bot's
+ * nickname, the user id Crisp gives our own messages, or no operator identity at all.
+ */
+function notAPersonTyping(chatbot: Chatbot, connection: Connection, data: ComposeData): boolean {
   if (data.automated === true) return true;
-  return !!data.user?.nickname && data.user.nickname === chatbot.persona.nickname;
+  const { user_id: userId, nickname } = data.user ?? {};
+  if (!userId && !nickname) return true;
+  if (nickname && nickname === chatbot.persona.nickname) return true;
+  return !!userId && userId === connection.ownUserId;
 }
 
 /**
@@ -104,14 +155,14 @@ export function handleEvent(
   connection: Connection,
   chatbot: Chatbot,
   envelope: Envelope,
-): WebhookAction {
+): Handled {
   const websiteId = connection.websiteId;
   const dataWebsite = (envelope.data as { website_id?: unknown }).website_id;
   if (
     envelope.website_id !== websiteId ||
     (typeof dataWebsite === 'string' && dataWebsite !== websiteId)
   ) {
-    return 'website_mismatch';
+    return did('website_mismatch');
   }
   const now = deps.clock.now();
   const sessionOf = (data: { session_id: string }): Session => ({
@@ -126,44 +177,48 @@ export function handleEvent(
       const event = { chatbot, session: sessionOf(data), data, now };
       return envelope.event === 'message:send'
         ? visitorMessage(deps, event)
-        : operatorMessage(deps, event);
+        : operatorMessage(deps, connection, event);
     }
-    case 'message:compose:receive':
-      return operatorTyping(deps, chatbot, parse(ComposeData, envelope.data));
+    case 'message:compose:receive': {
+      const data = parse(ComposeData, envelope.data);
+      if (notAPersonTyping(chatbot, connection, data)) return did('own_echo');
+      return operatorTyping(deps, chatbot, sessionOf(data), data, now);
+    }
     case 'session:set_state': {
       const data = parse(SetStateData, envelope.data);
-      if (data.state !== 'resolved') return 'ignored';
+      if (data.state !== 'resolved') return ignored('not_resolved');
       const conversation = crispConversation(deps.db, sessionOf(data), new Date(now));
       unmute(deps.db, conversation.id, { restartHistory: true }, new Date(now));
-      return 'resumed';
+      return did('resumed');
     }
     case 'session:set_routing': {
       const data = parse(SetRoutingData, envelope.data);
-      if (!data.routing_id) return 'ignored';
+      if (!data.routing_id) return ignored('unassigned');
+      // Automatic Operator Routing assigns every new conversation: assignment is not a person.
+      if (!chatbot.handoff.muteOnAssign) return ignored('assignment_not_human');
       humanTookOver(deps, chatbot, sessionOf(data), now);
       deps.worker.abortRunning(serialKeyOf(chatbot.id, data.session_id), 'assigned to an operator');
-      return 'muted';
+      return did('muted');
     }
     default:
-      return 'ignored';
+      return ignored('event_not_handled');
   }
 }
 
 /** A message event of one conversation, as received. */
 type MessageEvent = { chatbot: Chatbot; session: Session; data: MessageData; now: number };
 
-function visitorMessage(deps: WebhookDeps, event: MessageEvent): WebhookAction {
+function visitorMessage(deps: WebhookDeps, event: MessageEvent): Handled {
   const { chatbot, session, data, now } = event;
-  if (data.from !== 'user') return 'ignored';
+  if (data.from !== 'user') return ignored('not_visitor');
   const content = data.content;
-  if (data.type !== 'text' || typeof content !== 'string' || content.trim() === '') {
-    return 'ignored';
-  }
-  if (!chatbot.channels.includes(data.origin ?? 'chat')) return 'ignored';
+  if (data.type !== 'text' || typeof content !== 'string') return ignored('not_text');
+  if (content.trim() === '') return ignored('empty');
+  if (!chatbot.channels.includes(data.origin ?? 'chat')) return ignored('origin_not_allowed');
   const fingerprint = fingerprintOf(data.fingerprint);
-  return deps.db.transaction((): WebhookAction => {
+  return deps.db.transaction((): Handled => {
     const message = { author: 'visitor' as const, content, now };
-    if (!recordInbox(deps.db, session, fingerprint, message)) return 'duplicate';
+    if (!recordInbox(deps.db, session, fingerprint, message)) return did('duplicate');
     // The turn runs once the burst window has passed and answers every message still waiting
     // in this conversation; the jobs of later messages of the same burst find nothing left.
     const payload: ReplyJobPayload = session;
@@ -173,16 +228,26 @@ function visitorMessage(deps: WebhookDeps, event: MessageEvent): WebhookAction {
       serialKey: serialKeyOf(chatbot.id, session.sessionId),
       runAt: now + deps.burstWindowMs,
     });
-    return job.duplicate ? 'duplicate' : 'queued';
+    return did(job.duplicate ? 'duplicate' : 'queued');
   })();
 }
 
-function operatorMessage(deps: WebhookDeps, event: MessageEvent): WebhookAction {
+function operatorMessage(deps: WebhookDeps, connection: Connection, event: MessageEvent): Handled {
   const { chatbot, session, data, now } = event;
-  if (data.from !== 'operator') return 'ignored';
-  if (isOwnEcho(deps.db, chatbot, session, data, now)) return 'own_echo';
+  if (data.from !== 'operator') return ignored('not_operator');
+  // Crisp's own system messages ("conversation assigned", …) are nobody's reply.
+  if (data.type === 'event') return ignored('system_message');
+  const own = ownEcho(deps.db, chatbot, session, data, now);
+  if (own) {
+    const userId = data.user?.user_id;
+    if (own === 'ours' && userId && userId !== connection.ownUserId) {
+      deps.connections.learnOwnUserId(chatbot.id, userId);
+    }
+    return did('own_echo');
+  }
   // A private note talks to the team, not the visitor: it does not take the conversation over.
-  if (data.type === 'note') return 'ignored';
+  if (data.type === 'note') return ignored('note');
+  if (!HUMAN_REPLY_TYPES.has(data.type)) return ignored('not_a_reply');
   const fingerprint = fingerprintOf(data.fingerprint);
   const content = contentText(data.type, data.content);
   const recorded = deps.db.transaction((): boolean => {
@@ -198,25 +263,43 @@ function operatorMessage(deps: WebhookDeps, event: MessageEvent): WebhookAction 
     );
     return true;
   })();
-  if (!recorded) return 'duplicate';
+  if (!recorded) return did('duplicate');
   deps.worker.abortRunning(serialKeyOf(chatbot.id, session.sessionId), 'a human operator replied');
-  return 'muted';
+  return did('muted');
 }
 
-function operatorTyping(deps: WebhookDeps, chatbot: Chatbot, data: ComposeData): WebhookAction {
-  // Only a person typing counts: our own compose "start" may come back too, and it carries no
-  // operator identity (or our nickname, or `automated`).
-  if (data.type && data.type !== 'start') return 'ignored';
-  if (data.automated === true) return 'ignored';
-  const user = data.user;
-  if (!user || !(user.user_id || user.nickname)) return 'ignored';
-  if (user.nickname && user.nickname === chatbot.persona.nickname) return 'ignored';
-  const key = serialKeyOf(chatbot.id, data.session_id);
-  const aborted = deps.worker.abortRunning(key, 'a human operator is typing');
-  // Replies still waiting for their burst window would talk over the operator too. Their
-  // messages stay in the inbox: the next turn (history only, if the operator replied) takes them.
-  const cancelled = deps.worker.cancelPending(key, 'a human operator is typing');
-  return aborted + cancelled > 0 ? 'aborted' : 'ignored';
+/**
+ * A person typing: the reply being written stops and its messages wait again. Typing alone never
+ * mutes: the conversation's grace job, due `typingGraceSeconds` after this (latest) typing event,
+ * answers the waiting messages then, unless a human message muted the bot meanwhile. While it is
+ * pending, no other turn of the conversation claims or posts (src/crisp/turn.ts), and visitor
+ * messages arriving meanwhile wait behind it (later in the conversation's serial order).
+ */
+function operatorTyping(
+  deps: WebhookDeps,
+  chatbot: Chatbot,
+  session: Session,
+  data: ComposeData,
+  now: number,
+): Handled {
+  const key = serialKeyOf(chatbot.id, session.sessionId);
+  const stopped = data.type === 'stop' ? 0 : deps.worker.abortRunning(key, TYPING);
+  const waiting = hasWaitingMessages(deps.db, session);
+  const payload: ReplyJobPayload = session;
+  rescheduleJob(
+    deps.db,
+    deps.worker,
+    REPLY_JOB,
+    payload,
+    {
+      chatbotId: chatbot.id,
+      dedupeKey: graceKeyOf(session),
+      serialKey: key,
+      runAt: now + chatbot.handoff.typingGraceSeconds * 1000,
+    },
+    now,
+  );
+  return stopped > 0 || waiting ? did('aborted') : ignored('nothing_to_stop');
 }
 
 /** A human replied or was assigned: the bot is muted for the chatbot's `muteHours`. */

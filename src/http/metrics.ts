@@ -7,10 +7,19 @@ type Histogram = { buckets: number[]; sum: number; count: number };
 const escapeLabel = (s: string) =>
   s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
+const labelsOf = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(',');
+
 export class Metrics {
   private requests = new Map<string, number>();
   private latency = new Map<string, Histogram>();
   private counters = new Map<string, { help: string; values: Map<string, number> }>();
+  private gauges = new Map<
+    string,
+    { help: string; collect: () => { labels: Record<string, string>; value: number }[] }
+  >();
 
   observeRequest(method: string, route: string, status: number, durationMs: number): void {
     const key = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`;
@@ -35,10 +44,17 @@ export class Metrics {
       c = { help, values: new Map() };
       this.counters.set(name, c);
     }
-    const key = Object.entries(labels)
-      .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-      .join(',');
+    const key = labelsOf(labels);
     c.values.set(key, (c.values.get(key) ?? 0) + by);
+  }
+
+  /** A gauge read when /metrics is rendered (e.g. a count kept in SQLite). */
+  gauge(
+    name: string,
+    help: string,
+    collect: () => { labels: Record<string, string>; value: number }[],
+  ): void {
+    this.gauges.set(name, { help, collect });
   }
 
   render(): string {
@@ -60,6 +76,12 @@ export class Metrics {
       out.push(`# HELP ${name} ${c.help}`);
       out.push(`# TYPE ${name} counter`);
       for (const [k, n] of c.values) out.push(k ? `${name}{${k}} ${n}` : `${name} ${n}`);
+    }
+    for (const [name, g] of this.gauges) {
+      out.push(`# HELP ${name} ${g.help}`);
+      out.push(`# TYPE ${name} gauge`);
+      for (const { labels, value } of g.collect())
+        out.push(`${name}{${labelsOf(labels)}} ${value}`);
     }
     const mem = process.memoryUsage();
     out.push('# HELP process_resident_memory_bytes Resident memory size in bytes.');

@@ -26,7 +26,13 @@ export function recordOutcome(opts: {
 }): JobState {
   const { db, row, handler, outcome, log, now } = opts;
   let state: JobState;
-  if (outcome.status === 'retry' && row.attempts < row.max_attempts) {
+  if (outcome.status === 'wait') {
+    db.query(
+      "UPDATE jobs SET state = 'pending', attempts = attempts - 1, run_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+    ).run(Math.max(now, outcome.until), outcome.reason, now, row.id);
+    log.info({ reason: outcome.reason, waitMs: outcome.until - now }, 'job waits');
+    state = 'pending';
+  } else if (outcome.status === 'retry' && row.attempts < row.max_attempts) {
     const { baseMs, capMs } = handler.backoff ?? DEFAULT_BACKOFF;
     const base = Math.min(capMs, baseMs * 2 ** (row.attempts - 1));
     const delay = Math.min(

@@ -19,6 +19,11 @@ export type Job<P = unknown> = {
 export type JobOutcome =
   | { status: 'done'; result?: unknown }
   | { status: 'retry'; error: string; delayMs?: number }
+  /**
+   * Not an attempt: back to `pending` until `until` (ms since epoch), attempts not counted and no
+   * backoff cap (e.g. Crisp's daily quota is used up; the handler decides when to give up).
+   */
+  | { status: 'wait'; reason: string; until: number }
   | { status: 'failed'; error: string }
   | { status: 'cancelled'; reason: string };
 

@@ -19,7 +19,13 @@ beforeAll(() => {
 });
 afterAll(() => server.stop(true));
 
-const creds = { websiteId: 'w1', identifier: 'id', key: 'key', tier: 'plugin' as const };
+const creds = {
+  chatbotId: 'cb_1',
+  websiteId: 'w1',
+  identifier: 'id',
+  key: 'key',
+  tier: 'plugin' as const,
+};
 const client = () =>
   new HttpCrispClient({ baseUrl: `http://127.0.0.1:${server.port}`, timeoutMs: 2_000 });
 const envelope = (status: number, reason: string) =>
@@ -69,6 +75,7 @@ describe('Crisp client responses', () => {
         from: 'operator',
         origin: 'chat',
         content: 'hi',
+        automated: true,
         user: { nickname: 'Bot' },
       });
     routes = {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { VERSION } from '../../src/version.ts';
 import {
   delivery,
   type FakeCrisp,
@@ -170,6 +171,19 @@ async function crashScenario(launch: Launch, label: string) {
     const bots = conv.messages.filter((m: { role: string }) => m.role === 'bot');
     expect(bots.at(-1).fingerprint).toBe(String(texts(`session_${s}`)[0]!.fingerprint));
   }
+  // Says who it is on every Crisp call: automated posts and compose, answerdesk's User-Agent.
+  const writes = crisp.calls.filter((c) => c.route === 'message' || c.route === 'compose');
+  expect(writes.length).toBeGreaterThan(0);
+  for (const call of writes) {
+    expect(call.userAgent).toBe(`answerdesk/${VERSION}`);
+    expect((call.body as { automated?: unknown }).automated).toBe(true);
+  }
+  // The delivery log tells what became of each visitor message.
+  const log = await (
+    await admin(`/api/v1/chatbots/${bot.id}/integrations/crisp/deliveries?limit=500`)
+  ).json();
+  const ofA = log.deliveries.find((d: { sessionId: string }) => d.sessionId === 'session_A');
+  expect(ofA).toMatchObject({ event: 'message:send', action: 'queued', outcome: 'answered' });
   await server.stop();
   started.splice(started.indexOf(server), 1);
 }

@@ -18,24 +18,47 @@ const lastJob = () =>
     .get()!;
 
 describe('crisp failures', () => {
-  it('should retry a 429 and post once, without asking the LLM again', async () => {
-    const { send } = await h.connectedBot();
+  it('should wait out a 429 without counting an attempt, then post once, without asking the LLM again', async () => {
+    const { bot, send } = await h.connectedBot();
     const sid = newSession();
     h.crisp.script('message', { status: 429, reason: 'rate_limited', retryAfter: '1' });
     await send(visitorMessage('rate limited question', { sessionId: sid }));
-    await h.drain();
+    try {
+      // Past the burst window: the turn runs, Crisp refuses its post, it waits.
+      await h.settle(2_100);
+      expect(h.crisp.callsTo('message', sid).map((c) => c.status)).toEqual([429]);
+      const status = await (await h.admin(`/api/v1/chatbots/${bot.id}/integrations/crisp`)).json();
+      expect(status.health).toMatchObject({ healthy: false, lastErrorStatus: 429 });
+      expect(status.health.lastError).toContain('rate_limited');
+      expect(status.health.throttledUntil).not.toBeNull();
+      // Crisp's Retry-After (1 s) has passed.
+      await h.settle(1_100);
+    } finally {
+      h.t.clock.unpin();
+    }
     expect(h.crisp.callsTo('message', sid).map((c) => c.status)).toEqual([429, 200]);
     expect(h.crisp.posted(sid, 'text').length).toBe(1);
     expect(h.answersFor('rate limited question')).toBe(1);
-    expect(lastJob()).toMatchObject({ state: 'done', attempts: 2 });
+    // The wait was not an attempt.
+    expect(lastJob()).toMatchObject({ state: 'done', attempts: 1 });
+    const status = await (await h.admin(`/api/v1/chatbots/${bot.id}/integrations/crisp`)).json();
+    expect(status.health).toMatchObject({ healthy: true, throttledUntil: null });
   });
 
-  it('should retry 420 and 5xx as well', async () => {
+  it('should wait out a 420 as well, and retry a 5xx', async () => {
     const { send } = await h.connectedBot();
     const sid = newSession();
     h.crisp.script('message', { status: 420 }, { status: 502 });
     await send(visitorMessage('calm down', { sessionId: sid }));
-    await h.drain();
+    try {
+      await h.settle(2_100);
+      expect(h.crisp.callsTo('message', sid).map((c) => c.status)).toEqual([420]);
+      // No Retry-After: a minute, as Crisp's own tools wait.
+      h.advance(61_000);
+      await h.drain();
+    } finally {
+      h.t.clock.unpin();
+    }
     expect(h.crisp.callsTo('message', sid).map((c) => c.status)).toEqual([420, 502, 200]);
     expect(h.crisp.posted(sid, 'text').length).toBe(1);
   });
@@ -136,6 +159,7 @@ describe('crisp failures', () => {
     const text = await (await h.admin('/metrics')).text();
     expect(text).toContain('answerdesk_crisp_turns_total{outcome="answered"}');
     expect(text).toContain('answerdesk_crisp_turns_total{outcome="crisp_retry"}');
+    expect(text).toContain('answerdesk_crisp_turns_total{outcome="crisp_wait"}');
     expect(text).toContain('answerdesk_crisp_turns_total{outcome="failed"}');
     expect(text).toContain('answerdesk_crisp_webhooks_total{event="message:send",action="queued"}');
     expect(text).toContain('answerdesk_crisp_reconciled_total');

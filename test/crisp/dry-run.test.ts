@@ -48,6 +48,7 @@ describe('crisp dry run', () => {
           from: 'operator',
           origin: 'chat',
           content: 'We ship worldwide.',
+          automated: true,
           user: { nickname: 'Ada' },
         },
       },

@@ -82,19 +82,28 @@ describe('own echoes', () => {
 });
 
 describe('operator typing', () => {
-  it('should cancel replies still waiting in the burst window when an operator starts typing', async () => {
-    const { send } = await h.connectedBot();
+  it('should hold replies still waiting in the burst window while an operator types, and answer them together after the grace', async () => {
+    const { send } = await h.connectedBot({ handoff: { typingGraceSeconds: 60 } });
     const sid = newSession();
     const asked = 'Can I change my delivery address?';
-    await send(visitorMessage(asked, { sessionId: sid }));
-    await send(visitorMessage('It is urgent', { sessionId: sid }));
-    // Both wait for the burst window: nothing is running yet, so only cancelling them helps.
-    expect(h.jobs().filter((j) => j.state === 'pending').length).toBeGreaterThan(0);
-    const typing = await send(operatorTyping({ sessionId: sid }));
-    expect(await typing.json()).toEqual({ ok: true, action: 'aborted' });
-    await h.drain();
-    expect(h.crisp.posted(sid).length).toBe(0);
-    expect(h.crisp.callsTo('compose', sid).length).toBe(0);
-    expect(h.answersFor(asked)).toBe(0);
+    try {
+      await send(visitorMessage(asked, { sessionId: sid }));
+      await send(visitorMessage('It is urgent', { sessionId: sid }));
+      // Both wait for the burst window: nothing is running yet, so only holding them helps.
+      expect(h.jobs().filter((j) => j.state === 'pending').length).toBeGreaterThan(0);
+      const typing = await send(operatorTyping({ sessionId: sid }));
+      expect(await typing.json()).toEqual({ ok: true, action: 'aborted' });
+      // Their burst window passes while the operator types: nothing is said, nothing asked.
+      await h.settle(2_100);
+      expect(h.crisp.posted(sid).length).toBe(0);
+      expect(h.crisp.callsTo('compose', sid).length).toBe(0);
+      expect(h.answersFor(asked)).toBe(0);
+      // The operator sent nothing: after the grace both are answered, once, together.
+      await h.settle(60_000);
+      expect(h.crisp.posted(sid, 'text').length).toBe(1);
+      expect(h.answersFor(`${asked}\nIt is urgent`)).toBe(1);
+    } finally {
+      h.t.clock.unpin();
+    }
   });
 });

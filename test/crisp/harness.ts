@@ -5,6 +5,7 @@ import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts';
 import {
   delivery,
   type FakeCrispToken,
+  type FakeHook,
   startFakeCrisp,
   WEBSITE_ID,
 } from '../helpers/fake-crisp.ts';
@@ -26,8 +27,15 @@ export const PUBLIC_URL = 'https://answerdesk.example.com';
 /** A fresh Crisp session id, so tests sharing one harness never share a conversation. */
 export const newSession = () => `session_${crypto.randomUUID()}`;
 
-export async function startCrispHarness(env: Record<string, string> = {}) {
-  const crisp = startFakeCrisp({ tokens: [PLUGIN_TOKEN, WEBSITE_TOKEN], websites: [WEBSITE_ID] });
+export async function startCrispHarness(
+  env: Record<string, string> = {},
+  fake: { cacheTtlMs?: number } = {},
+) {
+  const crisp = startFakeCrisp({
+    tokens: [PLUGIN_TOKEN, WEBSITE_TOKEN],
+    websites: [WEBSITE_ID],
+    ...fake,
+  });
   const groq = await startFakeGroq();
   const t = await buildTestApp({
     CRISP_API_URL: crisp.url,
@@ -105,7 +113,19 @@ export async function startCrispHarness(env: Record<string, string> = {}) {
     const { key, webhookUrl } = await connect(bot.id, connectBody);
     const send = (event: unknown, options: Parameters<typeof delivery>[1] = {}) =>
       webhook(bot.id, event, { key, ...options });
-    return { bot, key, webhookUrl, send };
+    /** Attaches this bot's webhook to the fake Crisp: its echoes, visitors and routing go there. */
+    const hook = (options: Omit<FakeHook, 'url'> = {}) =>
+      crisp.attach({
+        url: `${base}/api/integrations/livechat/crisp/webhook/${bot.id}?key=${encodeURIComponent(key)}`,
+        ...options,
+      });
+    /** The delivery log, newest first. */
+    const deliveries = async (limit?: number) => {
+      const query = limit === undefined ? '' : `?limit=${limit}`;
+      const res = await admin(`/api/v1/chatbots/${bot.id}/integrations/crisp/deliveries${query}`);
+      return ((await res.json()) as { deliveries: Delivery[] }).deliveries;
+    };
+    return { bot, key, webhookUrl, send, hook, deliveries };
   };
 
   const jobs = () =>
@@ -134,6 +154,15 @@ export async function startCrispHarness(env: Record<string, string> = {}) {
     connectedBot,
     jobs,
     drain: () => t.deps.worker.drain(),
+    /** Runs the jobs due by the app's clock only (timers such as the typing grace wait). */
+    drainDue: () => t.deps.worker.drain({ skipDelays: false }),
+    /** Moves the app's clock `ms` further (it stays pinned there). */
+    advance: (ms: number) => t.clock.pin(new Date(t.clock.now() + ms)),
+    /** `ms` pass on the app's clock, then the jobs due by then run. */
+    settle: async (ms: number) => {
+      t.clock.pin(new Date(t.clock.now() + ms));
+      await t.deps.worker.drain({ skipDelays: false });
+    },
     async close() {
       await server.stop('test done');
       await groq.stop();
@@ -144,3 +173,14 @@ export async function startCrispHarness(env: Record<string, string> = {}) {
 }
 
 export type CrispHarness = Awaited<ReturnType<typeof startCrispHarness>>;
+
+export type Delivery = {
+  receivedAt: string;
+  lastReceivedAt: string;
+  count: number;
+  event: string | null;
+  sessionId: string | null;
+  action: string;
+  reason: string | null;
+  outcome: string | null;
+};

@@ -1,5 +1,6 @@
 // End to end through the real HTTP server: webhook → durable job → answer → one post in Crisp.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { VERSION } from '../../src/version.ts';
 import { operatorMessage, SESSION_ID, setState, visitorMessage } from '../helpers/fake-crisp.ts';
 import { fakeAnswer } from '../helpers/fake-groq.ts';
 import { type CrispHarness, newSession, PLUGIN_TOKEN, startCrispHarness } from './harness.ts';
@@ -33,14 +34,20 @@ describe('crisp reply (happy)', () => {
       from: 'operator',
       origin: 'chat',
       content: 'Refunds take 5 days.',
+      automated: true,
       user: { nickname: 'Ada', avatar: 'https://example.com/ada.png' },
     });
     expect(call.tier).toBe('plugin');
     expect(call.authorized).toBe(true);
-    const routes = h.crisp.calls
-      .filter((c) => c.sessionId === SESSION_ID)
-      .map((c) => `${c.route}:${(c.body as { type?: string })?.type ?? ''}`);
-    expect(routes).toEqual(['compose:start', 'message:text', 'compose:stop']);
+    expect(call.userAgent).toBe(`answerdesk/${VERSION}`);
+    // Two Crisp calls per answer: the message itself takes the typing indicator away.
+    const calls = h.crisp.calls.filter((c) => c.sessionId === SESSION_ID);
+    expect(calls.map((c) => `${c.route}:${(c.body as { type?: string })?.type ?? ''}`)).toEqual([
+      'compose:start',
+      'message:text',
+    ]);
+    expect(calls[0]!.body).toEqual({ type: 'start', from: 'operator', automated: true });
+    expect(calls.every((c) => c.userAgent === `answerdesk/${VERSION}`)).toBe(true);
 
     // The conversation shows the visitor message and the bot reply with its fingerprint.
     const conv = await (

@@ -34,6 +34,7 @@ describe('plannedPosts', () => {
           from: 'operator',
           origin: 'chat',
           content: 'At nine.',
+          automated: true,
           user: { nickname: 'Ada', avatar: 'https://shop.test/ada.png' },
         },
       },

@@ -1,4 +1,12 @@
-// A fake Crisp REST API on 127.0.0.1 (the calls answerdesk makes), plus webhook delivery builders.
+// A fake Crisp on 127.0.0.1 that behaves like the real one where answerdesk can tell
+// (docs/notes/crisp.md, "The fake Crisp", names the source of each behaviour): the REST calls
+// answerdesk makes, plus what Crisp does around them: it delivers webhooks to hooks attached to
+// it (the echo of our posts as `message:received` and of our compose as
+// `message:compose:receive`, which can arrive BEFORE the POST's own answer), assigns new
+// conversations to an operator on its own (automatic Operator Routing), emits `type: "event"`
+// system messages, refuses calls once a daily quota is used up (429/420/423 + reason), serves
+// GETs from a cache (`Bloom-Status`, 401/404/423 cached too), and pages message lists 40 at a time,
+// oldest first, with `timestamp_before` / `timestamp_after`. Plus webhook delivery builders.
 import { createHmac } from 'node:crypto';
 
 export type FakeCrispToken = { identifier: string; key: string; tier: 'plugin' | 'website' };
@@ -6,14 +14,18 @@ export type FakeCrispToken = { identifier: string; key: string; tier: 'plugin' |
 export type FakeCrispCall = {
   method: string;
   path: string;
-  /** `message`, `compose`, `state`, `check`, `messages`, or `other`. */
+  query: string;
+  /** `message`, `compose`, `state`, `check`, `messages`, `availability`, or `other`. */
   route: string;
   websiteId: string | null;
   sessionId: string | null;
   tier: string | null;
+  userAgent: string | null;
   authorized: boolean;
   body: unknown;
   status: number;
+  /** `MISS` or `HIT` on GETs (Crisp's cache, Bloom). */
+  bloom: string | null;
   at: number;
 };
 
@@ -25,7 +37,10 @@ export type FakeCrispMessage = {
   origin: string;
   content: unknown;
   user?: unknown;
+  automated?: boolean;
   timestamp: number;
+  /** `api`: posted through the REST API (us); `chatbox`: the visitor; `inbox`: an operator or Crisp. */
+  source: 'api' | 'chatbox' | 'inbox';
 };
 
 /**
@@ -33,7 +48,8 @@ export type FakeCrispMessage = {
  * `hold` applies the call and then never answers (until the fake closes): the caller dies with
  * its request in flight, as in a crash between Crisp storing a message and us hearing of it.
  * `before` runs (and is awaited) before the call is handled: something that happens while our
- * request is on the wire. A status below 300 answers as usual (applied).
+ * request is on the wire. A status below 300 answers as usual (applied); with `stale`, a message
+ * list read answers as a cache that has not seen the last minute's messages yet.
  */
 export type Scripted = {
   status: number;
@@ -42,7 +58,32 @@ export type Scripted = {
   retryAfter?: string;
   hold?: boolean;
   before?: () => unknown;
+  stale?: boolean;
 };
+
+/** The daily quota: after `remaining` more accepted calls, every call is refused this way. */
+export type FakeQuota = { remaining: number; status: 429 | 420 | 423; reason?: string };
+
+/** Where the fake delivers webhooks: our server's webhook URL, signed like a Plugin Hook or not. */
+export type FakeHook = {
+  url: string;
+  signingSecret?: string;
+  /** When the echo of a post or compose reaches the hook: before the POST's answer (default), after it, or never. */
+  echo?: 'before' | 'after' | 'off';
+  /** Crisp's compose echo carries `automated` as sent (default true; false: as older event types). */
+  echoAutomated?: boolean;
+  /** Automatic Operator Routing: a new conversation is assigned to this operator at once. */
+  autoAssign?: string;
+};
+
+/** The user id Crisp gives what our plugin token posts (docs/notes/crisp.md: UNVERIFIED value). */
+export const PLUGIN_USER_ID = 'b2a0c8b4-0000-4000-8000-plugin000001';
+export const OPERATOR_ID = '012d1926-8753-4af6-9957-4853bb6fa294';
+
+const PAGE_SIZE = 40;
+const STALE_MS = 60_000;
+/** The web chatbox hides an operator's typing indicator after 3 minutes without news. */
+const TYPING_SHOWN_MS = 3 * 60_000;
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), {
@@ -56,7 +97,21 @@ const ROUTES: [string, RegExp, string][] = [
   ['GET', /^\/v1\/website\/([^/]+)\/conversation\/([^/]+)\/messages$/, 'messages'],
   ['PATCH', /^\/v1\/website\/([^/]+)\/conversation\/([^/]+)\/compose$/, 'compose'],
   ['PATCH', /^\/v1\/website\/([^/]+)\/conversation\/([^/]+)\/state$/, 'state'],
+  ['GET', /^\/v1\/website\/([^/]+)\/availability\/operators$/, 'availability'],
 ];
+
+/** Statuses Bloom keeps in its cache (its README's "cacheable status" list, those we use). */
+const CACHEABLE = new Set([200, 401, 404, 423]);
+
+/** One page of a conversation's messages, oldest first, as Crisp's list route pages them. */
+function page(list: FakeCrispMessage[], query: URLSearchParams): FakeCrispMessage[] {
+  const sorted = [...list].sort((a, b) => a.timestamp - b.timestamp);
+  const before = query.get('timestamp_before');
+  const after = query.get('timestamp_after');
+  if (after !== null) return sorted.filter((m) => m.timestamp > Number(after)).slice(0, PAGE_SIZE);
+  const older = before === null ? sorted : sorted.filter((m) => m.timestamp < Number(before));
+  return older.slice(-PAGE_SIZE);
+}
 
 /**
  * Starts the fake. Basic auth and `X-Crisp-Tier` must match one of `tokens` (else 401
@@ -67,12 +122,62 @@ export function startFakeCrisp(options: {
   websites: string[];
   /** Called when a message is stored (bench: reply-posted time). */
   onMessage?: (message: FakeCrispMessage) => void;
+  /** How long a GET answer is served from Crisp's cache (Bloom's default: 600 s); 0 = no cache. */
+  cacheTtlMs?: number;
 }) {
   const calls: FakeCrispCall[] = [];
   const messages: FakeCrispMessage[] = [];
   const scripts = new Map<string, Scripted[]>();
+  const cache = new Map<string, { at: number; status: number; body: unknown }>();
+  const cacheTtlMs = options.cacheTtlMs ?? 600_000;
+  const hooks: FakeHook[] = [];
+  const sessionHooks = new Map<string, FakeHook>();
+  const typingSince = new Map<string, number>();
+  const deliveries: { event: string; session: string | null; status: number; action: unknown }[] =
+    [];
+  const inFlight = new Set<Promise<unknown>>();
+  let quota: FakeQuota | null = null;
+  let operators: { user_id: string; type: string }[] = [];
   const { promise: closing, resolve: release } = Promise.withResolvers<void>();
   let nextFingerprint = 170_000_000_000_000;
+
+  /** Delivers one event to a hook as Crisp does (compact JSON, hook headers, signature). */
+  const deliver = async (hook: FakeHook, event: WebhookEvent) => {
+    const res = await fetch(hook.url, delivery(event, { signingSecret: hook.signingSecret }));
+    const body = (await res.json().catch(() => null)) as { action?: unknown } | null;
+    const session = (event.data as { session_id?: string }).session_id ?? null;
+    deliveries.push({ event: event.event, session, status: res.status, action: body?.action });
+    return { status: res.status, action: body?.action };
+  };
+
+  /** Runs an echo per the hook's timing: awaited now ('before') or after the answer ('after'). */
+  const echo = async (sessionId: string, make: (hook: FakeHook) => WebhookEvent | null) => {
+    const hook = sessionHooks.get(sessionId);
+    if (!hook || hook.echo === 'off') return;
+    const event = make(hook);
+    if (!event) return;
+    if ((hook.echo ?? 'before') === 'before') {
+      await deliver(hook, event);
+      return;
+    }
+    const later = new Promise((r) => setTimeout(r, 0)).then(() => deliver(hook, event));
+    inFlight.add(later);
+    void later.finally(() => inFlight.delete(later));
+  };
+
+  const store = (
+    message: Omit<FakeCrispMessage, 'fingerprint' | 'timestamp'> & { fingerprint?: number },
+  ) => {
+    const stored: FakeCrispMessage = {
+      ...message,
+      fingerprint: message.fingerprint ?? nextFingerprint++,
+      timestamp: Date.now(),
+    };
+    messages.push(stored);
+    // The web chatbox takes an operator's typing indicator away when a message arrives.
+    if (stored.from === 'operator' && stored.type !== 'note') typingSince.delete(stored.session_id);
+    return stored;
+  };
 
   const server = Bun.serve({
     hostname: '127.0.0.1',
@@ -88,7 +193,7 @@ export function startFakeCrisp(options: {
         if (m) {
           route = name;
           websiteId = decodeURIComponent(m[1]!);
-          sessionId = name === 'check' ? null : decodeURIComponent(m[2]!);
+          sessionId = m[2] && name !== 'check' ? decodeURIComponent(m[2]) : null;
           break;
         }
       }
@@ -109,20 +214,40 @@ export function startFakeCrisp(options: {
       const call: FakeCrispCall = {
         method: request.method,
         path: url.pathname,
+        query: url.search,
         route,
         websiteId,
         sessionId,
         tier,
+        userAgent: request.headers.get('user-agent'),
         authorized,
         body,
         status: 0,
+        bloom: null,
         at: performance.now(),
       };
       calls.push(call);
-      const respond = (status: number, payload: unknown, headers?: Record<string, string>) => {
+      const cacheKey = `${auth}|${tier}|${request.method}|${url.pathname}${url.search}`;
+      const respond = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
         call.status = status;
+        if (request.method === 'GET') {
+          call.bloom = 'MISS';
+          if (cacheTtlMs > 0 && CACHEABLE.has(status)) {
+            cache.set(cacheKey, { at: Date.now(), status, body: payload });
+          }
+          return json(status, payload, { ...headers, 'bloom-status': 'MISS' });
+        }
         return json(status, payload, headers);
       };
+      // A scripted answer is what Crisp answered this call, cache or not.
+      if (request.method === 'GET' && cacheTtlMs > 0 && !scripts.get(route)?.length) {
+        const hit = cache.get(cacheKey);
+        if (hit && Date.now() - hit.at < cacheTtlMs) {
+          call.status = hit.status;
+          call.bloom = 'HIT';
+          return json(hit.status, hit.body, { 'bloom-status': 'HIT' });
+        }
+      }
       if (route === 'other') {
         return respond(404, { error: true, reason: 'route_not_found', data: {} });
       }
@@ -130,31 +255,82 @@ export function startFakeCrisp(options: {
       if (!options.websites.includes(websiteId!)) {
         return respond(404, { error: true, reason: 'website_not_found', data: {} });
       }
+      if (quota && quota.remaining <= 0) {
+        const reason = quota.reason ?? 'quota_limit_exceeded';
+        return respond(quota.status, { error: true, reason, data: {} });
+      }
+      if (quota) quota.remaining--;
       let scripted = scripts.get(route)?.shift();
       if (scripted?.before) await scripted.before();
+      const stale = scripted?.stale === true;
       if (scripted && scripted.status < 300 && !scripted.hold) scripted = undefined;
       const apply = !scripted || scripted.apply === true || scripted.hold === true;
       let data: unknown = {};
       if (apply) {
         if (route === 'message') {
           const b = body as Record<string, unknown>;
-          const message: FakeCrispMessage = {
-            fingerprint: nextFingerprint++,
+          const message = store({
+            ...(typeof b.fingerprint === 'number' ? { fingerprint: b.fingerprint } : {}),
             session_id: sessionId!,
             type: String(b.type),
             from: String(b.from),
             origin: String(b.origin),
             content: b.content,
             ...(b.user ? { user: b.user } : {}),
-            timestamp: Date.now(),
-          };
-          messages.push(message);
+            ...(typeof b.automated === 'boolean' ? { automated: b.automated } : {}),
+            source: 'api',
+          });
           options.onMessage?.(message);
           data = { fingerprint: message.fingerprint };
+          await echo(sessionId!, () => ({
+            website_id: websiteId!,
+            event: 'message:received',
+            data: {
+              website_id: websiteId!,
+              session_id: sessionId!,
+              inbox_id: null,
+              type: message.type,
+              from: message.from,
+              origin: message.origin,
+              content: message.content,
+              fingerprint: message.fingerprint,
+              timestamp: message.timestamp,
+              stamped: true,
+              user: { ...(message.user as object), user_id: PLUGIN_USER_ID },
+              mentions: [],
+              ...(message.automated !== undefined ? { automated: message.automated } : {}),
+            },
+            timestamp: message.timestamp,
+          }));
+        } else if (route === 'compose') {
+          const b = body as { type?: string; automated?: boolean };
+          if (b.type === 'start') typingSince.set(sessionId!, Date.now());
+          else typingSince.delete(sessionId!);
+          await echo(sessionId!, (hook) => ({
+            website_id: websiteId!,
+            event: 'message:compose:receive',
+            data: {
+              website_id: websiteId!,
+              session_id: sessionId!,
+              type: b.type,
+              excerpt: '',
+              timestamp: Date.now(),
+              user: { user_id: PLUGIN_USER_ID },
+              ...(hook.echoAutomated !== false && b.automated !== undefined
+                ? { automated: b.automated }
+                : {}),
+            },
+            timestamp: Date.now(),
+          }));
         } else if (route === 'messages') {
-          data = messages.filter((m) => m.session_id === sessionId);
+          const seen = messages.filter(
+            (m) => m.session_id === sessionId && (!stale || m.timestamp < Date.now() - STALE_MS),
+          );
+          data = page(seen, url.searchParams).map(({ source: _, ...m }) => m);
         } else if (route === 'check') {
           data = [];
+        } else if (route === 'availability') {
+          data = operators.map((o) => ({ ...o, time: { for: 0, since: Date.now() } }));
         }
       }
       if (scripted?.hold) {
@@ -169,29 +345,129 @@ export function startFakeCrisp(options: {
         );
       }
       const reason =
-        route === 'message'
-          ? 'dispatched'
-          : route === 'check' || route === 'messages'
-            ? 'resolved'
-            : 'updated';
+        route === 'message' ? 'dispatched' : request.method === 'GET' ? 'resolved' : 'updated';
       return respond(200, { error: false, reason, data });
     },
   });
+
+  /** The hook of a session, bound on first use: its deliveries and its echoes go there. */
+  const hookOf = (sessionId: string, hook?: FakeHook) => {
+    const bound = hook ?? sessionHooks.get(sessionId) ?? hooks.at(-1);
+    if (!bound) throw new Error('fake crisp: attach a hook first');
+    if (!sessionHooks.has(sessionId)) sessionHooks.set(sessionId, bound);
+    return sessionHooks.get(sessionId)!;
+  };
 
   return {
     url: `http://127.0.0.1:${server.port}`,
     calls,
     messages,
+    /** Webhook deliveries the fake made, with our server's status and action. */
+    deliveries,
     /** Queues answers for the next calls of `route` (e.g. `script('message', {status: 429})`). */
     script(route: string, ...answers: Scripted[]) {
       scripts.set(route, [...(scripts.get(route) ?? []), ...answers]);
     },
-    /** Messages stored in a conversation (what the visitor or the agents would see). */
+    /** Messages posted through the API in a conversation (what we posted). */
     posted(sessionId: string, type?: string) {
-      return messages.filter((m) => m.session_id === sessionId && (!type || m.type === type));
+      return messages.filter(
+        (m) => m.session_id === sessionId && m.source === 'api' && (!type || m.type === type),
+      );
     },
     callsTo(route: string, sessionId?: string) {
       return calls.filter((c) => c.route === route && (!sessionId || c.sessionId === sessionId));
+    },
+    /** Attaches a hook; sessions written to through the fake without one bind to the latest. */
+    attach(hook: FakeHook) {
+      hooks.push(hook);
+      return hook;
+    },
+    /**
+     * The visitor writes in the chatbox: stored, delivered as `message:send`; a new conversation
+     * is then assigned at once when the hook auto-assigns (`session:set_routing`, no person).
+     */
+    async visitor(sessionId: string, content: string, hook?: FakeHook) {
+      const bound = hookOf(sessionId, hook);
+      const isNew = !messages.some((m) => m.session_id === sessionId);
+      const message = store({
+        session_id: sessionId,
+        type: 'text',
+        from: 'user',
+        origin: 'chat',
+        content,
+        user: { nickname: 'visitor493603', user_id: sessionId },
+        source: 'chatbox',
+      });
+      const sent = await deliver(bound, {
+        website_id: WEBSITE_ID,
+        event: 'message:send',
+        data: {
+          website_id: WEBSITE_ID,
+          session_id: sessionId,
+          type: 'text',
+          content,
+          from: 'user',
+          origin: 'chat',
+          stamped: true,
+          timestamp: message.timestamp,
+          fingerprint: message.fingerprint,
+          user: { nickname: 'visitor493603', user_id: sessionId },
+        },
+        timestamp: message.timestamp,
+      });
+      if (isNew && bound.autoAssign) {
+        await deliver(bound, setRouting(bound.autoAssign, { sessionId }));
+      }
+      return sent;
+    },
+    /** Crisp writes a system message (`type: "event"`) into the conversation. */
+    async systemMessage(sessionId: string, namespace: string, text?: string) {
+      const message = store({
+        session_id: sessionId,
+        type: 'event',
+        from: 'operator',
+        origin: 'chat',
+        content: { namespace, ...(text ? { text } : {}) },
+        source: 'inbox',
+      });
+      return deliver(hookOf(sessionId), {
+        website_id: WEBSITE_ID,
+        event: 'message:received',
+        data: {
+          website_id: WEBSITE_ID,
+          session_id: sessionId,
+          type: 'event',
+          from: 'operator',
+          origin: 'chat',
+          content: message.content,
+          fingerprint: message.fingerprint,
+          timestamp: message.timestamp,
+          stamped: true,
+          user: { nickname: 'Crisp', user_id: 'crisp' },
+        },
+        timestamp: message.timestamp,
+      });
+    },
+    /** Every echo sent 'after' its POST's answer has reached our server. */
+    async settled() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+    /** From now on, `remaining` more calls are accepted, then Crisp refuses (null: no quota). */
+    quota(next: FakeQuota | null) {
+      quota = next;
+    },
+    /** Operators' availability as Crisp reports it (`type`: online, away, offline). */
+    setOperators(list: { user_id: string; type: string }[]) {
+      operators = list;
+    },
+    /** Forgets Crisp's cached GET answers (as their TTL running out would). */
+    purgeCache() {
+      cache.clear();
+    },
+    /** Whether the visitor's chatbox shows the bot "typing…" now. */
+    typingShown(sessionId: string) {
+      const since = typingSince.get(sessionId);
+      return since !== undefined && Date.now() - since < TYPING_SHOWN_MS;
     },
     close: () => {
       release();
@@ -201,6 +477,9 @@ export function startFakeCrisp(options: {
 }
 
 export type FakeCrisp = ReturnType<typeof startFakeCrisp>;
+
+/** A webhook delivery's body: `{website_id, event, data, timestamp}`. */
+export type WebhookEvent = { website_id: string; event: string; data: unknown; timestamp: number };
 
 // ---------------------------------------------------------------------------------------------
 // Webhook deliveries, shaped after Crisp's quickstart examples (docs/notes/contract.md).
@@ -270,7 +549,7 @@ export function operatorMessage(
       fingerprint: options.fingerprint ?? nextFingerprint(),
       user: {
         nickname: options.nickname ?? 'John Doe',
-        user_id: '012d1926-8753-4af6-9957-4853bb6fa294',
+        user_id: OPERATOR_ID,
       },
       mentions: [],
       timestamp,
@@ -282,8 +561,16 @@ export function operatorMessage(
   };
 }
 
-/** `message:compose:receive`: a human operator typing. */
-export function operatorTyping(options: { sessionId?: string; websiteId?: string } = {}) {
+/** `message:compose:receive`: a human operator typing (or stopping, with `type: 'stop'`). */
+export function operatorTyping(
+  options: {
+    sessionId?: string;
+    websiteId?: string;
+    type?: 'start' | 'stop';
+    user?: { nickname?: string; user_id?: string };
+    automated?: boolean;
+  } = {},
+) {
   const websiteId = options.websiteId ?? WEBSITE_ID;
   const timestamp = Date.now();
   return {
@@ -292,10 +579,11 @@ export function operatorTyping(options: { sessionId?: string; websiteId?: string
     data: {
       website_id: websiteId,
       session_id: options.sessionId ?? SESSION_ID,
-      type: 'start',
+      type: options.type ?? 'start',
       excerpt: 'Hi, let me',
       timestamp,
-      user: { nickname: 'John Doe', user_id: '012d1926-8753-4af6-9957-4853bb6fa294' },
+      user: options.user ?? { nickname: 'John Doe', user_id: OPERATOR_ID },
+      ...(options.automated !== undefined ? { automated: options.automated } : {}),
     },
     timestamp,
   };
