@@ -30,6 +30,12 @@ function boundedPath(path: string): string {
 }
 
 /**
+ * A message a schema gave its check (`v.regex(re, 'a time HH:MM')`): written by us, so it holds no
+ * received value, unlike valibot's own ("Invalid …: Expected … but received …").
+ */
+const ownMessage = (message: string) => message !== '' && !message.startsWith('Invalid ');
+
+/**
  * Field paths and what each expects: never the received values (they may hold secrets), and the
  * paths bounded in length and number, since the keys of a body are the caller's too.
  */
@@ -44,7 +50,9 @@ export function describeIssues(issues: readonly Issue[], where: string): string 
         ? 'is not an allowed field'
         : issue.kind === 'schema'
           ? `expected ${issue.expected ?? issue.type}`
-          : `must satisfy ${issue.type ?? 'constraint'}${issue.expected ? ` ${issue.expected}` : ''}`;
+          : ownMessage(issue.message)
+            ? `must be ${issue.message}`
+            : `must satisfy ${issue.type ?? 'constraint'}${issue.expected ? ` ${issue.expected}` : ''}`;
     return `${field}: ${expected}`;
   });
   const more = issues.length - parts.length;

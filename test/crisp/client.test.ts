@@ -1,18 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { HttpCrispClient } from '../../src/crisp/client.ts';
+import { VERSION } from '../../src/version.ts';
 
 /** A Crisp-compatible server whose answers each test sets per path. */
 let server: ReturnType<typeof Bun.serve>;
 let routes: Record<string, () => Response> = {};
 const seen: string[] = [];
+const queries: string[] = [];
+const agents: (string | null)[] = [];
 
 beforeAll(() => {
   server = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
     fetch(req) {
-      const { pathname } = new URL(req.url);
+      const { pathname, search } = new URL(req.url);
       seen.push(`${req.method} ${pathname}`);
+      queries.push(search);
+      agents.push(req.headers.get('user-agent'));
       return routes[`${req.method} ${pathname}`]?.() ?? new Response('Not Found', { status: 404 });
     },
   });
@@ -93,5 +98,66 @@ describe('Crisp client responses', () => {
     const failed = await post();
     expect(failed.ok).toBe(false);
     if (!failed.ok) expect(failed.error.uncertain).toBe(true);
+  });
+});
+
+describe('Crisp client quota refusals', () => {
+  it("should take 429, 420, 423 and Crisp's quota_limit_exceeded reason (any status) as rate limits", async () => {
+    const compose = () => client().compose(creds, 's1', 'start');
+    for (const [status, reason] of [
+      [429, 'too_many_requests'],
+      [420, 'enhance_your_calm'],
+      [423, 'quota_limit_exceeded'],
+      [422, 'quota_limit_exceeded'],
+      [200, 'quota_limit_exceeded'],
+    ] as const) {
+      routes = {
+        'PATCH /v1/website/w1/conversation/s1/compose': () =>
+          Response.json({ error: true, reason, data: {} }, { status }),
+      };
+      const res = await compose();
+      expect(res.ok).toBe(false);
+      if (!res.ok) expect([status, res.error.kind]).toEqual([status, 'rate_limited']);
+    }
+  });
+
+  it('should tell every call it makes, refused ones marked, and send its User-Agent', async () => {
+    const told: { route: string; status: number | null; refused: boolean }[] = [];
+    agents.length = 0;
+    routes = {
+      'GET /v1/website/w1/availability/operators': () =>
+        Response.json({ error: false, data: [{ type: 'online' }, { type: 'away' }] }),
+      'PATCH /v1/website/w1/conversation/s1/compose': () =>
+        Response.json({ error: true, reason: 'quota_limit_exceeded' }, { status: 423 }),
+    };
+    const counting = new HttpCrispClient({
+      baseUrl: `http://127.0.0.1:${server.port}`,
+      timeoutMs: 2_000,
+      onCall: ({ route, status, refused, creds: c }) => {
+        expect(c.chatbotId).toBe('cb_1');
+        told.push({ route, status, refused });
+      },
+    });
+    expect(await counting.operatorsOnline(creds)).toEqual({ ok: true, value: 1 });
+    await counting.compose(creds, 's1', 'start');
+    expect(told).toEqual([
+      { route: 'availability', status: 200, refused: false },
+      { route: 'compose', status: 423, refused: true },
+    ]);
+    expect(agents).toEqual([`answerdesk/${VERSION}`, `answerdesk/${VERSION}`]);
+  });
+
+  it('should ask for a page of messages around a time', async () => {
+    seen.length = 0;
+    routes = {
+      'GET /v1/website/w1/conversation/s1/messages': () =>
+        Response.json({ error: false, data: [] }),
+    };
+    await client().listMessages(creds, 's1', { timestampBefore: 1_700_000_000_123.4 });
+    await client().listMessages(creds, 's1', { timestampAfter: 1_700_000_000_000 });
+    expect(queries.slice(-2)).toEqual([
+      '?timestamp_before=1700000000123',
+      '?timestamp_after=1700000000000',
+    ]);
   });
 });

@@ -140,6 +140,7 @@ export function startFakeCrisp(options: {
   let operators: { user_id: string; type: string }[] = [];
   const { promise: closing, resolve: release } = Promise.withResolvers<void>();
   let nextFingerprint = 170_000_000_000_000;
+  let lastTimestamp = 0;
 
   /** Delivers one event to a hook as Crisp does (compact JSON, hook headers, signature). */
   const deliver = async (hook: FakeHook, event: WebhookEvent) => {
@@ -171,7 +172,8 @@ export function startFakeCrisp(options: {
     const stored: FakeCrispMessage = {
       ...message,
       fingerprint: message.fingerprint ?? nextFingerprint++,
-      timestamp: Date.now(),
+      // Milliseconds, one apart at least: pages split on timestamps stay deterministic.
+      timestamp: (lastTimestamp = Math.max(Date.now(), lastTimestamp + 1)),
     };
     messages.push(stored);
     // The web chatbox takes an operator's typing indicator away when a message arrives.
@@ -448,6 +450,19 @@ export function startFakeCrisp(options: {
         timestamp: message.timestamp,
       });
     },
+    /** Messages written in the conversation that no hook hears of (another channel, older ones). */
+    inject(sessionId: string, count: number, from: 'user' | 'operator' = 'user') {
+      for (let i = 0; i < count; i++) {
+        store({
+          session_id: sessionId,
+          type: 'text',
+          from,
+          origin: 'chat',
+          content: `message ${i + 1}`,
+          source: from === 'user' ? 'chatbox' : 'inbox',
+        });
+      }
+    },
     /** Every echo sent 'after' its POST's answer has reached our server. */
     async settled() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
@@ -531,6 +546,7 @@ export function operatorMessage(
     websiteId?: string;
     fingerprint?: number;
     nickname?: string;
+    userId?: string;
     automated?: boolean;
     type?: string;
   } = {},
@@ -549,7 +565,7 @@ export function operatorMessage(
       fingerprint: options.fingerprint ?? nextFingerprint(),
       user: {
         nickname: options.nickname ?? 'John Doe',
-        user_id: OPERATOR_ID,
+        user_id: options.userId ?? OPERATOR_ID,
       },
       mentions: [],
       timestamp,
