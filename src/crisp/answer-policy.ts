@@ -16,7 +16,7 @@ const CACHED_WEBSITES_MAX = 1_000;
 
 /**
  * "Is an operator of this website online?", asked of Crisp (`GET …/availability/operators`, any
- * `type: "online"`; docs/notes/crisp.md, operator availability) at most once a minute per
+ * `type: "online"`; docs/notes/crisp.md, F18) at most once a minute per
  * website and token. Null when Crisp cannot say (an error, a missing scope): the bot answers then.
  */
 export class OperatorAvailability {

@@ -1,6 +1,6 @@
 // Crisp calls counted per chatbot and UTC day, the one owner of `crisp_api_calls`: Crisp's daily
 // quota (5,000 calls for a plugin token by default, 10,000 for a website token) is spent by every
-// call, so the count is kept where a restart does not lose it (docs/notes/crisp.md, quotas).
+// call, so the count is kept where a restart does not lose it (docs/notes/crisp.md, F11, F12).
 import type { Database } from 'bun:sqlite';
 import type { CrispTier } from './client.ts';
 

@@ -123,7 +123,7 @@ export interface CrispClient {
   ): Promise<Result<void, CrispError>>;
   /**
    * One page of a conversation's messages, oldest first: the latest page without `page`, else
-   * those before or after a time (docs/notes/crisp.md, message list paging).
+   * those before or after a time (docs/notes/crisp.md, F15, F16).
    */
   listMessages(
     creds: CrispCredentials,
@@ -142,7 +142,7 @@ const Dispatched = v.looseObject({ fingerprint: v.union([v.number(), v.string()]
 
 const OperatorAvailabilities = v.array(v.looseObject({ type: v.optional(v.nullable(v.string())) }));
 
-/** Crisp's answer when a plugin's daily quota is used up (docs/notes/crisp.md, quotas). */
+/** Crisp's answer when a plugin's daily quota is used up (docs/notes/crisp.md, F11). */
 const QUOTA_REASON = 'quota_limit_exceeded';
 
 /** `Retry-After` in seconds or as an HTTP date → milliseconds (capped by the worker's backoff). */

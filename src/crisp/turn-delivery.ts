@@ -33,7 +33,7 @@ export type DeliveryDeps = {
 
 /** How far around the post a reconciliation looks for our message (clock skew with Crisp). */
 const RECONCILE_SKEW_MS = 10 * 60_000;
-/** Crisp's message list pages hold 40 messages, oldest first (docs/notes/crisp.md, paging). */
+/** Crisp's message list pages hold 40 messages, oldest first (docs/notes/crisp.md, F16). */
 const CRISP_PAGE_SIZE = 40;
 /** Pages read back at most (400 messages since the post) before taking it as not posted. */
 const RECONCILE_PAGES_MAX = 10;

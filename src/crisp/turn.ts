@@ -89,7 +89,10 @@ export async function runReplyTurn(deps: TurnDeps, job: Job): Promise<JobOutcome
   }
   // An operator is typing: the conversation's grace job answers once they stopped without writing.
   if (typingNow(deps.db, job.payload, job.signal)) {
-    if (!turn) return { status: 'done', result: { outcome: 'held_for_typing' } };
+    if (!turn) {
+      count(deps, 'held_for_typing');
+      return { status: 'done', result: { outcome: 'held_for_typing' } };
+    }
     if (unfinished) {
       release(deps, turn);
       return finish({ status: 'cancelled', reason: 'an operator is typing' }, turn);
@@ -323,8 +326,8 @@ async function postTurn(
     return { status: 'cancelled', reason: 'an operator is typing' };
   }
   const { dropped, seen } = delivered;
-  // The typing indicator goes away by itself when a message arrives (docs/notes/crisp.md,
-  // compose); only a turn that posted the visitor nothing takes it back.
+  // The typing indicator goes away by itself when a message arrives (docs/notes/crisp.md, F17);
+  // only a turn that posted the visitor nothing takes it back.
   if (!seen) await composeBestEffort(deps, connection, turn.sessionId, 'stop');
   const now = deps.clock.now();
   const at = new Date(now);

@@ -39,7 +39,7 @@ export const TYPING = 'a human operator is typing';
 
 /** The one pending "typing grace" job of a conversation (moved by each typing event). */
 export const graceKeyOf = (session: Session) =>
-  `crisp:typing:${session.websiteId}:${session.sessionId}`;
+  `crisp:typing:${session.chatbotId}:${session.websiteId}:${session.sessionId}`;
 
 export type WebhookDeps = {
   db: Database;
@@ -69,8 +69,8 @@ const ignored = (reason: string) => did('ignored', reason);
 
 /**
  * Message types an operator's message may have and still be a person writing to the visitor.
- * `note` is private to the team and `event` is a system message (docs/notes/crisp.md, message
- * types); neither, nor a type Crisp adds later, is a human reply.
+ * `note` is private to the team and `event` is a system message (docs/notes/crisp.md, F7):
+ * neither, nor a type Crisp adds later, is a human reply.
  */
 const HUMAN_REPLY_TYPES = new Set([
   'text',
