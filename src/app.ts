@@ -15,6 +15,7 @@ import { requestContext } from './http/request-context.ts';
 import { knowledgeRoutes } from './knowledge/index.ts';
 import { planRoutes } from './plans/index.ts';
 import { usageRoutes } from './quotas/index.ts';
+import { sourceRoutes } from './sources/index.ts';
 import { VERSION } from './version.ts';
 
 export function createApp(deps: AppDeps) {
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
     .use(chatbotRoutes(deps))
     .use(planRoutes(deps))
     .use(usageRoutes(deps))
+    .use(sourceRoutes(deps))
     .use(knowledgeRoutes(deps))
     .use(answerRoutes(deps))
     .use(crispRoutes(deps));

@@ -3,8 +3,8 @@ import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { type AppDeps, buildDeps, registerJobs } from './deps.ts';
 import { routableRequest } from './http/host.ts';
-import { writeServiceMarker } from './ingest/service-marker.ts';
 import { createLogger } from './logging.ts';
+import { writeServiceMarker } from './sources/service-marker.ts';
 import { startCheckpointer } from './storage/sqlite/checkpointer.ts';
 import { VERSION } from './version.ts';
 

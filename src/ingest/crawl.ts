@@ -2,6 +2,7 @@
 // bounded in pages, bytes, time and concurrency, and polite between requests.
 import { IngestError } from './errors.ts';
 import type { Extractor } from './extractor.ts';
+import type { ExtractedDocument } from './extractor-process.ts';
 import { parseRobots, type RobotsRules, robotsForStatus } from './robots.ts';
 import {
   DEFAULT_FETCH_MAX_BYTES,
@@ -40,7 +41,8 @@ export type FetchPolicy = {
   resolve?: Resolver;
 };
 
-export type Page = { url: string; title: string; text: string };
+/** A page read from the web: its final URL (after redirects) and its passages. */
+export type Page = ExtractedDocument & { url: string };
 
 const HTML_ACCEPT = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1';
 
@@ -72,8 +74,8 @@ export async function fetchPage(
     new URL(res.url).pathname,
     policy.signal,
   );
-  if (!page.text.trim()) throw new IngestError('the page has no readable text');
-  return { url: res.url, title: page.title || res.url, text: page.text };
+  if (page.chars === 0) throw new IngestError('the page has no readable text');
+  return { ...page, url: res.url, title: page.title || res.url };
 }
 
 /** Reads the site's robots.txt; a 4xx means no rules, an unreachable file means no crawling. */

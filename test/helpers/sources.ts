@@ -1,14 +1,23 @@
-// Builders for ingestion route tests: a test app allowed to crawl 127.0.0.1, uploads, polling.
+// Builders for source route tests: a test app allowed to crawl 127.0.0.1, uploads, polling.
 import type { PageExtractor } from '../../src/ingest/crawl.ts';
 import { extractHtml } from '../../src/ingest/html.ts';
 import { buildTestApp, type TestApp } from './app.ts';
 
-/** Reads crawled pages in the test's own process (crawl logic tests; the app uses processes). */
+/**
+ * Reads crawled pages in the test's own process (crawl logic tests; the app uses processes), the
+ * whole text as one passage.
+ */
 export const inProcessPages: PageExtractor = {
-  html: async (html, fallbackTitle) => ({
-    ...extractHtml(html, fallbackTitle),
-    format: 'markdown',
-  }),
+  html: async (html, fallbackTitle) => {
+    const { title, text } = extractHtml(html, fallbackTitle);
+    return {
+      title,
+      format: 'markdown',
+      chars: text.trim().length,
+      textSha256: new Bun.CryptoHasher('sha256').update(text).digest('hex'),
+      passages: [{ headingPath: [], text }],
+    };
+  },
 };
 
 /** A test app whose URL sources may reach local servers, with no politeness delay. */
