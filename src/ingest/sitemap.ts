@@ -1,6 +1,7 @@
 // Sitemaps (sitemaps.org): a <urlset> of pages or a <sitemapindex> of sitemaps; also the plain
 // text form (one URL a line) and gzip-compressed files.
 import { readStreamLimited } from '../http/body.ts';
+import { nextTurn } from '../next-turn.ts';
 import { IngestError } from './errors.ts';
 
 export type ParsedSitemap =
@@ -62,7 +63,6 @@ const localName = (qname: string) => qname.slice(qname.indexOf(':') + 1).toLower
 
 /** Text read between two yields to the event loop (a few ms of work). */
 const SLICE_CHARS = 256 * 1024;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Reads the XML forms in one pass, in time linear in the text: each `<` is visited once (no

@@ -1,6 +1,7 @@
 // A source's chunks as index rows: stable ids and positions, and the text the full-text index
 // and the embedder see for each chunk.
 import type { Embedder } from '../embeddings/types.ts';
+import { nextTurn } from '../next-turn.ts';
 import { type Chunk, chunkId } from './chunk.ts';
 import type { ChunkRow } from './chunk-arrow.ts';
 
@@ -52,8 +53,6 @@ export type ChunkedDocument = { title: string; url: string | null; chunks: Chunk
 
 /** Characters of chunk text made into rows between two yields to the event loop (a few ms). */
 const ROWS_SLICE_CHARS = 250_000;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The index rows of a source's documents, positions numbered across them (a sitemap's pages

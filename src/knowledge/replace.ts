@@ -1,6 +1,7 @@
 // Replacing a source's chunks in one step readers can see, whatever the source's size.
 import type * as lancedb from '@lancedb/lancedb';
 import type * as arrow from 'apache-arrow';
+import { nextTurn } from '../next-turn.ts';
 import type { ChunkRow } from './chunk-arrow.ts';
 
 /** Vectors of rows, in order (null for a row without one), or none when the table has no vector column. */
@@ -32,8 +33,6 @@ export function sqlString(value: string): string {
 /** The filter of one source's rows. */
 export const sourceScope = (chatbotId: string, sourceId: string) =>
   `chatbot_id = ${sqlString(chatbotId)} AND source_id = ${sqlString(sourceId)}`;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** `[start, end)` ranges of `rows` of about `maxChars` characters of text and search text. */
 export function slices(rows: ChunkRow[], maxChars: number): [number, number][] {
