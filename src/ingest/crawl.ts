@@ -87,20 +87,20 @@ export async function fetchRobots(origin: string, policy: FetchPolicy): Promise<
       maxBytes: ROBOTS_MAX_BYTES,
       signal: policy.signal,
       resolve: policy.resolve,
-      // RFC 9309 §2.3.1.2: follow redirects, also to another host, for robots.txt itself.
+      // Redirects of robots.txt itself are followed, also to another host (docs/notes/ingestion.md).
       sameHostRedirects: false,
       accept: 'text/plain,*/*;q=0.1',
     });
     return parseRobots(decodeText(res.body, res.charset), ROBOTS_AGENT);
   } catch (e) {
-    // RFC 9309 §2.3.1.3: an unavailable robots.txt (4xx) means no rules at all.
+    // An unavailable robots.txt (4xx) means no rules at all (docs/notes/ingestion.md).
     if (e instanceof FetchError && e.failure === 'HTTP_STATUS' && (e.status ?? 0) < 500) {
       return robotsForStatus(e.status ?? 404);
     }
     if (e instanceof FetchError && e.failure === 'TOO_LARGE') {
       throw new IngestError('robots.txt is larger than 512 KiB; the site cannot be crawled');
     }
-    // Unreachable robots.txt (5xx, network): RFC 9309 says assume complete disallow.
+    // Unreachable robots.txt (5xx, network): complete disallow (docs/notes/ingestion.md).
     const reason = e instanceof FetchError ? e.message : 'unknown error';
     throw new IngestError(
       `robots.txt could not be read (${reason}); crawling is not allowed until it can`,
