@@ -14,6 +14,7 @@ export type PlanRouteDeps = {
 
 export function planRoutes(deps: PlanRouteDeps) {
   const at = () => new Date(deps.clock.now());
+  // The `default` plan is synced with the configuration at every start (buildDeps, src/deps.ts).
   return new Elysia({ name: 'plans', prefix: '/api/v1/plans' })
     .post(
       '',

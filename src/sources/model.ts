@@ -20,19 +20,21 @@ const nonBlank = (max: number) =>
 /** Your own id for this document (e.g. the id in your help-centre); returned as `externalId`. */
 const externalId = v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(500)));
 
-export const TextSourceBody = v.strictObject({
-  type: v.literal('text'),
+/** A body indexed by the request itself: its `type`, its texts, and an optional external id. */
+const inlineBody = <T extends string, F extends v.ObjectEntries>(type: T, texts: F) =>
+  v.strictObject({ type: v.literal(type), ...texts, externalId });
+
+/** A document; Markdown headings (`#`) split it into sections, each chunk keeps its headings. */
+export const TextSourceBody = inlineBody('text', {
   title: nonBlank(500),
   text: nonBlank(5_000_000),
-  externalId,
 });
 export type TextSourceBody = v.InferOutput<typeof TextSourceBody>;
 
-export const QaSourceBody = v.strictObject({
-  type: v.literal('qa'),
+/** A question and its answer, indexed as one chunk, never split, whatever its size. */
+export const QaSourceBody = inlineBody('qa', {
   question: nonBlank(2_000),
   answer: nonBlank(100_000),
-  externalId,
 });
 export type QaSourceBody = v.InferOutput<typeof QaSourceBody>;
 
