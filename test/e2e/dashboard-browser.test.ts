@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page, type Route } from 'playwright-core';
 import { PLUGIN_TOKEN } from '../crisp/harness.ts';
 import {
   delivery,
@@ -48,6 +48,115 @@ const CHROMIUM_FLAGS = [
 
 /** The routes the page calls that the server does not have yet. */
 const COMING = /\/(insights\/unanswered|analytics|tests|integrations\/crisp\/deliveries)(\/|\?|$)/;
+
+const day = (i: number) => new Date(Date.UTC(2026, 0, 1 + i)).toISOString();
+
+/** One interval of the analytics answer, as the insights issue defines it. */
+const interval = (i: number) => ({
+  start: day(i),
+  conversations: 10 + i,
+  visitorMessages: 25 + i,
+  botAnswers: 18 + i,
+  handoffs: { no_answer: i % 3, asked_for_human: 1, frustration: 0, error: i % 2, quota: 0 },
+  autoResolved: 6 + i,
+  humanTakeovers: 2,
+  reopened: 0,
+  replyLatencyMs: { p50: 900 + 10 * i, p90: 2100 + 20 * i },
+  llm: { tokens: 12_000 + 100 * i, costUsd: 0.01 * (i + 1) },
+});
+
+/**
+ * The coming routes, answered inside the browser with the shapes the insights issue documents
+ * (no request leaves the page for them); `posted` records the bodies the page sent.
+ */
+function comingRoutes(posted: { path: string; body: unknown }[]) {
+  let runPolls = 0;
+  return async (route: Route) => {
+    const request = route.request();
+    const path = new URL(request.url()).pathname.replace(/^\/api\/v1\/chatbots\/[^/]+/, '');
+    const json = (status: number, body: unknown) =>
+      route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+    if (request.method() !== 'GET') {
+      posted.push({ path: `${request.method()} ${path}`, body: request.postDataJSON() });
+    }
+    if (path === '/analytics') {
+      const series = Array.from({ length: 14 }, (_, i) => interval(i));
+      return json(200, { totals: { ...interval(0), conversations: 231, botAnswers: 180 }, series });
+    }
+    if (path === '/insights/unanswered') {
+      return json(200, {
+        groups: [
+          {
+            id: 'grp_mars',
+            count: 7,
+            examples: ['Do you ship to Mars?', 'Can you deliver to Mars?'],
+            lastSeenAt: new Date().toISOString(),
+            sessionIds: ['session_mars'],
+            suggestedAnswer: 'We ship to Earth addresses only.',
+          },
+        ],
+        lowConfidence: [],
+      });
+    }
+    if (path === '/insights/unanswered/grp_mars/qa') {
+      return json(201, {
+        id: 'src_mars',
+        type: 'qa',
+        title: 'Do you ship to Mars?',
+        status: 'ready',
+      });
+    }
+    if (path === '/tests') {
+      return json(200, {
+        items: [
+          { id: 'test_refund', question: 'How long do refunds take?' },
+          { id: 'test_mars', question: 'Do you ship to Mars?' },
+        ],
+      });
+    }
+    if (path === '/tests/runs') return json(200, { items: [] });
+    if (path === '/tests/run') return json(202, { runId: 'run_1' });
+    if (path === '/tests/runs/run_1') {
+      runPolls++;
+      if (runPolls === 1) return json(200, { status: 'running', results: [] });
+      return json(200, {
+        status: 'done',
+        results: [
+          {
+            testId: 'test_refund',
+            status: 'pass',
+            reasons: [],
+            reply: 'Refunds take 5 days.',
+            cited: ['Refund policy'],
+            changed: false,
+          },
+          {
+            testId: 'test_mars',
+            status: 'fail',
+            reasons: ['handed off: no answer'],
+            reply: '',
+            cited: [],
+            changed: true,
+          },
+        ],
+      });
+    }
+    if (path === '/integrations/crisp/deliveries') {
+      return json(200, {
+        deliveries: [
+          {
+            receivedAt: day(3),
+            event: 'message:send',
+            sessionId: 'session_mars',
+            action: 'queued',
+            outcome: 'handoff',
+          },
+        ],
+      });
+    }
+    return route.fallback();
+  };
+}
 
 /** Polls an observable state (not a sleep for work) until true or `timeoutMs`. */
 async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 20_000) {
@@ -244,5 +353,75 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     expect(elsewhere()).toEqual([]);
     expect(performance.now() - started).toBeLessThan(30_000);
     await page.close();
+  }, 60_000);
+
+  it('should use the coming routes fully once they answer: charts, a gap turned into an edited Q&A, a test run, the delivery log, at 390 px too', async () => {
+    for (const width of [390, 1280]) {
+      const posted: { path: string; body: unknown }[] = [];
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
+      });
+      await page.route(COMING, comingRoutes(posted));
+      await page.setViewportSize({ width, height: 1000 });
+      await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`);
+
+      // Overview numbers and the gap, without a click.
+      await page.locator('#overview-numbers .stat', { hasText: 'conversations' }).waitFor();
+      expect(await page.locator('#overview-numbers').textContent()).toContain('231');
+      const gap = page.locator('#gaps li.gap');
+      await gap.waitFor();
+      expect(await gap.textContent()).toContain('Asked 7 times');
+      expect(await gap.textContent()).toContain('Can you deliver to Mars?');
+      expect(await gap.textContent()).toContain('We ship to Earth addresses only.');
+
+      // Four charts drawn, each inside the page's width.
+      await page.locator('#charts figure.chart canvas').nth(3).waitFor();
+      expect(await page.locator('#charts figure.chart').count()).toBe(4);
+      const chartWidth = await page
+        .locator('#charts .plot')
+        .first()
+        .evaluate((el) => el.scrollWidth);
+      expect(chartWidth).toBeLessThanOrEqual(width);
+
+      // Run the tests: the run is followed to its results.
+      await page.locator('#tests').getByRole('button', { name: 'Run the tests' }).click();
+      await page.locator('#tests li.result.fail').waitFor();
+      expect(await page.locator('#tests').textContent()).toContain('1 passed, 1 failed');
+      expect(await page.locator('#tests li.result.fail').textContent()).toContain(
+        'Do you ship to Mars?',
+      );
+
+      // Crisp: connected, healthy, with its delivery log.
+      await page.locator('#crisp table td', { hasText: 'message:send' }).waitFor();
+      expect(await page.locator('#crisp').textContent()).toContain(WEBSITE_ID);
+
+      // The README's picture: the board as a support lead first sees it (docs/dashboard.png).
+      if (width === 1280 && Bun.env.DASHBOARD_SCREENSHOT) {
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: Bun.env.DASHBOARD_SCREENSHOT, fullPage: false });
+      }
+      // The gap becomes a Q&A, edited first.
+      await gap.getByRole('button', { name: 'Add as Q&A…' }).click();
+      await gap.locator('textarea[name=answer]').fill('We ship to Earth addresses only, for now.');
+      await gap.getByRole('button', { name: 'Save as Q&A' }).click();
+      await page.locator('#gaps .notice.ok').waitFor();
+      expect(posted).toContainEqual({
+        path: 'POST /insights/unanswered/grp_mars/qa',
+        body: {
+          question: 'Do you ship to Mars?',
+          answer: 'We ship to Earth addresses only, for now.',
+        },
+      });
+
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+        width,
+      );
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+    expect(elsewhere()).toEqual([]);
   }, 60_000);
 });

@@ -84,6 +84,8 @@ function chart(grid, title, xs, lines, format) {
         },
       ],
       scales: { x: { time: true } },
+      // Labels only: values under the cursor would reflow the page on every mouse move.
+      legend: { live: false },
     },
     [xs, ...lines.map((line) => line.values)],
     plot,
