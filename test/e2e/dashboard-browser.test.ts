@@ -94,6 +94,14 @@ function comingRoutes(posted: { path: string; body: unknown }[]) {
             sessionIds: ['session_mars'],
             suggestedAnswer: 'We ship to Earth addresses only.',
           },
+          {
+            id: 'grp_spam',
+            count: 2,
+            examples: ['buy cheap watches'],
+            lastSeenAt: new Date().toISOString(),
+            sessionIds: [],
+            suggestedAnswer: null,
+          },
         ],
         lowConfidence: [],
       });
@@ -105,6 +113,9 @@ function comingRoutes(posted: { path: string; body: unknown }[]) {
         title: 'Do you ship to Mars?',
         status: 'ready',
       });
+    }
+    if (path === '/insights/unanswered/grp_spam' && request.method() === 'DELETE') {
+      return route.fulfill({ status: 204 });
     }
     if (path === '/tests') {
       return json(200, {
@@ -371,7 +382,7 @@ describe.if(hasChromium)('dashboard in a browser', () => {
       // Overview numbers and the gap, without a click.
       await page.locator('#overview-numbers .stat', { hasText: 'conversations' }).waitFor();
       expect(await page.locator('#overview-numbers').textContent()).toContain('231');
-      const gap = page.locator('#gaps li.gap');
+      const gap = page.locator('#gaps li.gap').first();
       await gap.waitFor();
       expect(await gap.textContent()).toContain('Asked 7 times');
       expect(await gap.textContent()).toContain('Can you deliver to Mars?');
@@ -403,11 +414,25 @@ describe.if(hasChromium)('dashboard in a browser', () => {
         await page.evaluate(() => window.scrollTo(0, 0));
         await page.screenshot({ path: Bun.env.DASHBOARD_SCREENSHOT, fullPage: false });
       }
+      // A group leads to the conversations it came from.
+      await gap.getByRole('button', { name: 'See a conversation' }).click();
+      const opened = page.locator(
+        '#conversations details.conversation[data-session="session_mars"][open]',
+      );
+      await opened.waitFor();
+      expect(await opened.locator('.msg.visitor').first().textContent()).toContain('Mars');
+
       // The gap becomes a Q&A, edited first.
       await gap.getByRole('button', { name: 'Add as Q&A…' }).click();
       await gap.locator('textarea[name=answer]').fill('We ship to Earth addresses only, for now.');
       await gap.getByRole('button', { name: 'Save as Q&A' }).click();
       await page.locator('#gaps .notice.ok').waitFor();
+      // Dismiss the other group; open the conversation a group came from.
+      const spam = page.locator('#gaps li.gap').nth(1);
+      expect(await spam.textContent()).toContain('No suggested answer yet');
+      await spam.getByRole('button', { name: 'Dismiss' }).click();
+      await spam.locator('.notice.ok', { hasText: 'Dismissed.' }).waitFor();
+      expect(posted).toContainEqual({ path: 'DELETE /insights/unanswered/grp_spam', body: null });
       expect(posted).toContainEqual({
         path: 'POST /insights/unanswered/grp_mars/qa',
         body: {

@@ -181,4 +181,6 @@ byId('sign-out').addEventListener('click', () => {
 });
 
 void showReadiness();
+// The LLM check runs every few minutes on the server; a tab left open follows it.
+setInterval(() => void showReadiness(), 60_000);
 void start();
