@@ -5,6 +5,7 @@ import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
 import { conversationRoutes } from './conversations/index.ts';
 import { crispRoutes } from './crisp/index.ts';
+import { dashboardRoutes } from './dashboard/index.ts';
 import type { AppDeps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { isAdmin, isPublicPath } from './http/auth.ts';
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps) {
       defaultBodyParser(deps.config.BODY_LIMIT_BYTES, () => routes()),
     )
     .use(docs(VERSION))
+    .use(dashboardRoutes())
     .use(healthRoutes(deps))
     .use(chatbotRoutes(deps))
     .use(planRoutes(deps))

@@ -26,6 +26,7 @@ import { Worker } from './jobs/worker.ts';
 import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
 import { searchKnowledge } from './knowledge/search.ts';
 import { createLlmClient } from './llm/groq-client.ts';
+import { LLM_PROBE_TIMEOUT_MS, LlmProbe } from './llm/probe.ts';
 import type { LlmClient } from './llm/types.ts';
 import type { Logger } from './logging.ts';
 import { type LanceConnection, openLance } from './storage/lancedb/db.ts';
@@ -47,6 +48,8 @@ export type AppDeps = {
   knowledge: LanceKnowledgeStore;
   /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
   llm: LlmClient;
+  /** Whether LLM calls can work (models list at start and every few minutes; serve() starts it). */
+  llmProbe: LlmProbe;
   metrics: Metrics;
   /** The durable job queue; `registerJobs` registers every job kind on it. */
   worker: Worker;
@@ -124,6 +127,17 @@ export async function buildDeps(
     embedder,
     knowledge,
     llm,
+    llmProbe: new LlmProbe({
+      target: {
+        baseUrl: config.GROQ_BASE_URL ?? 'https://api.groq.com',
+        apiKey: config.GROQ_API_KEY,
+        model: config.GROQ_MODEL,
+        timeoutMs: LLM_PROBE_TIMEOUT_MS,
+      },
+      intervalMs: config.LLM_PROBE_INTERVAL_SECONDS * 1000,
+      now,
+      log: log.child({ component: 'llm' }),
+    }),
     metrics,
     worker,
     crisp: new HttpCrispClient({
@@ -163,7 +177,12 @@ export async function buildDeps(
     ],
     // The worker's stop runs first (last registered): it interrupts ingestions and waits for the
     // running jobs; then no extractor process outlives the service, and the chunk index closes.
-    onShutdown: [() => knowledge.close(), () => ingest.extractor.close(), () => worker.stop()],
+    onShutdown: [
+      () => knowledge.close(),
+      () => ingest.extractor.close(),
+      () => worker.stop(),
+      () => deps.llmProbe.stop(),
+    ],
     close: async () => {
       for (const hook of [...deps.onShutdown].reverse()) {
         try {
