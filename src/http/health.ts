@@ -100,7 +100,9 @@ export function healthRoutes(
         return {
           status: ready ? ('ready' as const) : ('not_ready' as const),
           checks,
-          llm,
+          llm: llm.status,
+          llmReason: llm.reason,
+          llmCheckedAt: llm.checkedAt,
           embedding: deps.config.EMBEDDING_PROVIDER,
           warnings,
         };

@@ -15,11 +15,10 @@ export const ReadinessResponse = v.object({
   status: v.picklist(['ready', 'not_ready']),
   checks: v.array(Check),
   /** The LLM endpoint's last check (src/llm/probe.ts); any status keeps /readyz 200. */
-  llm: v.object({
-    status: v.picklist(LLM_STATUSES),
-    reason: v.nullable(v.string()),
-    checkedAt: v.nullable(v.string()),
-  }),
+  llm: v.picklist(LLM_STATUSES),
+  /** Why, when the status is not `ok` (never the key). */
+  llmReason: v.nullable(v.string()),
+  llmCheckedAt: v.nullable(v.string()),
   embedding: v.picklist(['none', 'local', 'openai']),
   warnings: v.array(v.string()),
 });

@@ -71,7 +71,7 @@ whenUnauthorized(() => {
 async function showReadiness() {
   const ready = await readiness();
   const badge = byId('llm-status');
-  const llm = ready?.llm;
+  const llm = ready?.llm ? { status: ready.llm, reason: ready.llmReason ?? null } : null;
   if (!llm) {
     fill(badge, h('span', { class: 'badge' }, 'LLM: unknown'));
     return;
