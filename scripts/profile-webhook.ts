@@ -3,7 +3,7 @@
 // 1. Stages, in process: the real app (buildDeps + createApp, real SQLite in a temp dir, pino at
 //    info into /dev/null) takes N deliveries through `app.handle`; then the route's stages are run
 //    one by one on N more deliveries, each under its own high-resolution timer (the same calls, in
-//    the same order, as the route in src/crisp/index.ts). Elysia's share is the whole `app.handle`
+//    the same order, as the route in src/crisp/webhook-route.ts). Elysia's share is the whole `app.handle`
 //    minus the stages.
 // 2. CPU profile: the real server (`bun --cpu-prof run src/index.ts`) under PROFILE_SECONDS of
 //    closed-loop webhook load (16 connections), stopped with SIGTERM; its samples are summed by
@@ -114,7 +114,7 @@ async function stages() {
   const webhookWhole = await whole((i) => post(`whole_${i}`), N);
   const healthzWhole = await whole(() => new Request('http://127.0.0.1:3000/healthz'), N);
 
-  // The route's stages, one timer each (src/crisp/index.ts, webhook handler, in order).
+  // The route's stages, one timer each (src/crisp/webhook-route.ts, webhook handler, in order).
   const connections = new ConnectionStore(deps.db, config.SECRET_KEY);
   const webhookDeps = {
     db: deps.db,

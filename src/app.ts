@@ -3,7 +3,9 @@
 import { Elysia } from 'elysia';
 import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
+import { conversationRoutes } from './conversations/index.ts';
 import { crispRoutes } from './crisp/index.ts';
+import { dashboardRoutes } from './dashboard/index.ts';
 import type { AppDeps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { isAdmin, isPublicPath } from './http/auth.ts';
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps) {
       defaultBodyParser(deps.config.BODY_LIMIT_BYTES, () => routes()),
     )
     .use(docs(VERSION))
+    .use(dashboardRoutes())
     .use(healthRoutes(deps))
     .use(chatbotRoutes(deps))
     .use(planRoutes(deps))
@@ -74,6 +77,7 @@ export function createApp(deps: AppDeps) {
     .use(sourceRoutes(deps))
     .use(knowledgeRoutes(deps))
     .use(answerRoutes(deps))
+    .use(conversationRoutes(deps))
     .use(crispRoutes(deps));
   routes = () => app.routes;
   return app;

@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import { type CrispClient, HttpCrispClient } from './crisp/client.ts';
 import { ConnectionStore } from './crisp/connections.ts';
 import { replyJob } from './crisp/reply-job.ts';
-import { REPLY_JOB } from './crisp/webhook.ts';
+import { REPLY_JOB, serialKeyOf } from './crisp/webhook.ts';
 import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
 import type { Embedder } from './embeddings/types.ts';
 import type { ReadinessCheck } from './http/health.ts';
@@ -20,6 +20,7 @@ import { Worker } from './jobs/worker.ts';
 import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
 import { searchKnowledge } from './knowledge/search.ts';
 import { createLlmClient } from './llm/groq-client.ts';
+import { LLM_PROBE_TIMEOUT_MS, LlmProbe } from './llm/probe.ts';
 import type { LlmClient } from './llm/types.ts';
 import type { Logger } from './logging.ts';
 import { syncDefaultPlan } from './plans/service.ts';
@@ -46,6 +47,8 @@ export type AppDeps = {
   knowledge: LanceKnowledgeStore;
   /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
   llm: LlmClient;
+  /** Whether LLM calls can work (models list at start and every few minutes; serve() starts it). */
+  llmProbe: LlmProbe;
   metrics: Metrics;
   /** The durable job queue; `registerJobs` registers every job kind on it. */
   worker: Worker;
@@ -61,6 +64,8 @@ export type AppDeps = {
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
   onChatbotDelete: ((chatbotId: string) => Promise<void> | void)[];
+  /** Run when an admin takes a conversation away from the bot (`POST …/pause`). */
+  onConversationPause: ((chatbotId: string, sessionId: string) => void)[];
   /**
    * Stop hooks run on SIGTERM/SIGINT after the server stopped accepting requests and in-flight
    * ones finished, before storage closes; last registered runs first (a worker stops here).
@@ -132,6 +137,17 @@ export async function buildDeps(
     embedder,
     knowledge,
     llm,
+    llmProbe: new LlmProbe({
+      target: {
+        baseUrl: config.GROQ_BASE_URL ?? 'https://api.groq.com',
+        apiKey: config.GROQ_API_KEY,
+        model: config.GROQ_MODEL,
+        timeoutMs: LLM_PROBE_TIMEOUT_MS,
+      },
+      intervalMs: config.LLM_PROBE_INTERVAL_SECONDS * 1000,
+      now,
+      log: log.child({ component: 'llm' }),
+    }),
     metrics,
     worker,
     crisp: new HttpCrispClient({
@@ -163,9 +179,20 @@ export async function buildDeps(
         worker.abortRunningOf(REPLY_JOB, chatbotId, 'the chatbot was deleted');
       },
     ],
+    // A reply being written now, or waiting for its window, would talk over the human.
+    onConversationPause: [
+      (chatbotId, sessionId) => {
+        worker.abortRunning(serialKeyOf(chatbotId, sessionId), 'paused by an admin');
+      },
+    ],
     // The worker's stop runs first (last registered): it interrupts ingestions and waits for the
     // running jobs; then no extractor process outlives the service, and the chunk index closes.
-    onShutdown: [() => knowledge.close(), () => sources.extractor.close(), () => worker.stop()],
+    onShutdown: [
+      () => knowledge.close(),
+      () => sources.extractor.close(),
+      () => worker.stop(),
+      () => deps.llmProbe.stop(),
+    ],
     close: async () => {
       for (const hook of [...deps.onShutdown].reverse()) {
         try {

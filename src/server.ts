@@ -70,6 +70,8 @@ export async function serve(): Promise<number> {
   const running = startServer(deps, app);
   // After registerJobs: jobs resumed from the last run find their kind.
   deps.worker.start();
+  // Checks the LLM endpoint now and every LLM_PROBE_INTERVAL_SECONDS (/readyz shows the result).
+  deps.llmProbe.start();
   // Tells `answerdesk ingest` to send its work here (one LanceDB writer per data dir).
   const unmark = writeServiceMarker(config.DATA_DIR, running.url);
   log.info(

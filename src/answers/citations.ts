@@ -1,4 +1,5 @@
 // Citations: map the passage numbers the model cited to chunks, and the `links` suffix.
+import type { Provenance } from './model.ts';
 
 export type CitablePassage = { chunkId: string; url: string | null };
 
@@ -23,4 +24,17 @@ export function citationSuffix(mode: 'none' | 'links', cited: readonly CitablePa
   if (mode === 'none') return '';
   const urls = [...new Set(cited.map((p) => p.url).filter((u): u is string => Boolean(u)))];
   return urls.length === 0 ? '' : `\n\n${urls.join('\n')}`;
+}
+
+/** The cite stage's part of the provenance, and the text it adds to the reply. */
+export type CitePart = Pick<Provenance, 'citedChunkIds'> & { suffix: string };
+
+/** The cite stage: the passages the reply cited (by number), and the `links` suffix for them. */
+export function citeStage(
+  mode: 'none' | 'links',
+  cited: readonly number[],
+  passages: readonly CitablePassage[],
+): CitePart {
+  const found = citedPassages(cited, passages);
+  return { citedChunkIds: found.map((p) => p.chunkId), suffix: citationSuffix(mode, found) };
 }

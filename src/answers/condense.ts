@@ -1,8 +1,9 @@
 // Query planning: when to rewrite a follow-up or translate it for full-text search, and the call.
 import * as v from 'valibot';
-import type { HistoryTurn } from '../conversations/service.ts';
-import type { LlmClient, LlmCompletion } from '../llm/types.ts';
+import type { HistoryTurn } from '../conversations/model.ts';
+import type { LlmClient, LlmUsage } from '../llm/types.ts';
 import { detectLanguage, sameLanguage } from './language.ts';
+import type { Provenance } from './model.ts';
 import { buildCondenseMessages, CONDENSE_COMPLETION_TOKENS_MAX } from './prompt.ts';
 
 /** The rewrite is a small call: it gets tighter timeouts than the answer. */
@@ -53,22 +54,23 @@ export function parseRewrite(text: string): { query: string; lexicalQuery: strin
   }
 }
 
-export type Rewrite = {
-  query: string;
-  lexicalQuery: string;
-  /** The call, when one was made (for usage and provenance). */
-  completion: LlmCompletion | null;
-  /** Why the raw message was used instead, if it was. */
-  fallback: string | null;
-  /** A call was made and returned tokens (quota accounting). */
+/** The rewrite's part of the provenance, and what the call cost. */
+export type RewritePart = Pick<
+  Provenance,
+  'standaloneQuery' | 'lexicalQuery' | 'condensed' | 'translatedTo' | 'rewriteFallback'
+> & {
+  condenseMs: number;
+  /** The call's usage, when it answered. */
+  usage: LlmUsage | undefined;
+  /** The call returned tokens (quota accounting). */
   producedOutput: boolean;
 };
 
 /**
- * Runs the rewrite call for `plan`. Any failure falls back to the raw message for both legs: a
- * worse query beats no answer.
+ * The rewrite stage: runs the rewrite call for `plan`. Any failure falls back to the raw message
+ * for both legs (`rewriteFallback` says why): a worse query beats no answer.
  */
-export async function rewriteQuery(
+export async function rewriteStage(
   llm: LlmClient,
   input: {
     model: string;
@@ -80,7 +82,8 @@ export async function rewriteQuery(
     firstTokenTimeoutMs: number;
     totalTimeoutMs: number;
   },
-): Promise<Rewrite> {
+): Promise<RewritePart> {
+  const startedAt = performance.now();
   const result = await llm.complete({
     model: input.model,
     purpose: 'condense',
@@ -95,26 +98,31 @@ export async function rewriteQuery(
     totalTimeoutMs: Math.min(CONDENSE_TOTAL_TIMEOUT_MS, input.totalTimeoutMs),
     signal: input.signal,
   });
-  if (!result.ok) {
-    return {
-      query: input.message,
-      lexicalQuery: input.message,
-      completion: null,
-      fallback: result.error.kind,
-      producedOutput: result.error.details.producedOutput,
-    };
-  }
-  const parsed = parseRewrite(result.value.text);
+  const spent = {
+    condenseMs: performance.now() - startedAt,
+    usage: result.ok ? result.value.usage : undefined,
+    producedOutput: result.ok || result.error.details.producedOutput,
+  };
+  const parsed = result.ok ? parseRewrite(result.value.text) : null;
   if (!parsed) {
-    return {
-      query: input.message,
-      lexicalQuery: input.message,
-      completion: result.value,
-      fallback: 'invalid_output',
-      producedOutput: true,
-    };
+    const fallback = result.ok ? 'invalid_output' : result.error.kind;
+    return { ...spent, ...unchanged(input.message), rewriteFallback: fallback };
   }
   const query = input.plan.condense ? parsed.query : input.message;
-  const lexicalQuery = input.plan.translateTo ? (parsed.lexicalQuery ?? parsed.query) : query;
-  return { query, lexicalQuery, completion: result.value, fallback: null, producedOutput: true };
+  return {
+    ...spent,
+    standaloneQuery: query,
+    lexicalQuery: input.plan.translateTo ? (parsed.lexicalQuery ?? parsed.query) : query,
+    condensed: input.plan.condense,
+    translatedTo: input.plan.translateTo,
+    rewriteFallback: null,
+  };
 }
+
+/** The queries when the raw message is used for both legs. */
+export const unchanged = (message: string) => ({
+  standaloneQuery: message,
+  lexicalQuery: message,
+  condensed: false,
+  translatedTo: null,
+});

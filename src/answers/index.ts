@@ -3,11 +3,11 @@ import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
 import { getChatbot } from '../chatbots/service.ts';
 import type { Clock } from '../clock.ts';
-import { getOrCreateConversation } from '../conversations/service.ts';
+import { addVisitorMessage, getOrCreateConversation } from '../conversations/service.ts';
 import { ErrorResponse } from '../http/model.ts';
 import { ChatbotParams } from '../http/params.ts';
 import type { Logger } from '../logging.ts';
-import { quotaHooks } from '../quotas/service.ts';
+import { quotaHook } from '../quotas/service.ts';
 import { type AnswerDeps, type AnswerResult, answerMessage, handoffText } from './answer.ts';
 import { ChatBody, ChatResponse } from './model.ts';
 
@@ -21,25 +21,25 @@ export function answerRoutes(deps: AnswerRouteDeps) {
     async ({ params, body, request }) => {
       const chatbot = getChatbot(deps.db, params.chatbotId);
       const conversationId = body.conversationId ?? crypto.randomUUID();
+      const now = new Date(deps.clock.now());
       const conversation = getOrCreateConversation(
         deps.db,
         { chatbotId: chatbot.id, channel: 'playground', externalId: conversationId },
-        new Date(deps.clock.now()),
+        now,
       );
+      const visitor = addVisitorMessage(deps.db, conversation.id, { content: body.message }, now);
       // Playground turns cost LLM tokens like any other, so they count against the quota too:
       // "costs never pass the quota" holds whoever is typing.
-      const run = (signal: AbortSignal, onToken?: (text: string) => void) => {
-        const quota = quotaHooks(deps.db, chatbot.id, deps.clock);
-        return answerMessage(deps.answers, {
+      const run = (signal: AbortSignal, onToken?: (text: string) => void) =>
+        answerMessage(deps.answers, {
           chatbot,
           conversationId: conversation.id,
+          visitorMessageId: visitor.id,
           message: body.message,
           signal,
           onToken,
-          reserveQuota: quota.reserveQuota,
-          releaseQuota: quota.releaseQuota,
+          quota: quotaHook(deps.db, chatbot.id, deps.clock),
         });
-      };
       const wantsStream = (request.headers.get('accept') ?? '').includes('text/event-stream');
       if (!wantsStream) {
         const result = await run(request.signal);

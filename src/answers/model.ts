@@ -1,6 +1,7 @@
-// Playground chat schemas: request, JSON response, and the SSE event payloads.
+// Answer schemas: the playground's request and response, and the provenance of a bot reply.
 import * as v from 'valibot';
-import { SearchHit } from '../knowledge/model.ts';
+import { HandoffReason } from '../conversations/model.ts';
+import { LegScore, SearchHit } from '../knowledge/model.ts';
 
 /** The longest visitor message the LLM is given: the playground refuses longer ones (422). */
 export const MESSAGE_CHARS_MAX = 8_000;
@@ -30,9 +31,9 @@ export const ChatUsage = v.object({
   llmCalls: v.number(),
 });
 
-export const ChatReason = v.nullable(
-  v.picklist(['no_answer', 'asked_for_human', 'frustration', 'error', 'quota']),
-);
+export type AnswerUsage = v.InferOutput<typeof ChatUsage>;
+
+export const ChatReason = v.nullable(HandoffReason);
 
 export const ChatResponse = v.object({
   reply: v.string(),
@@ -44,3 +45,43 @@ export const ChatResponse = v.object({
   usage: ChatUsage,
 });
 export type ChatResponse = v.InferOutput<typeof ChatResponse>;
+
+/**
+ * How a bot reply was made, stored with the message (`messages.provenance`): each stage of
+ * `answerMessage` gives its part (src/answers/answer.ts).
+ */
+export const Provenance = v.object({
+  standaloneQuery: v.string(),
+  lexicalQuery: v.string(),
+  condensed: v.boolean(),
+  translatedTo: v.nullable(v.string()),
+  visitorLanguage: v.nullable(v.string()),
+  rewriteFallback: v.nullable(v.string()),
+  retrieval: v.array(
+    v.object({
+      chunkId: v.string(),
+      sourceId: v.string(),
+      fused: v.number(),
+      fts: v.nullable(LegScore),
+      vector: v.nullable(LegScore),
+    }),
+  ),
+  citedChunkIds: v.array(v.string()),
+  model: v.string(),
+  usage: ChatUsage,
+  latency: v.object({
+    condenseMs: v.nullable(v.number()),
+    retrieveMs: v.nullable(v.number()),
+    /** Our own time before the answer request left: total minus the rewrite call. */
+    overheadMs: v.nullable(v.number()),
+    firstTokenMs: v.nullable(v.number()),
+    llmMs: v.nullable(v.number()),
+    totalMs: v.number(),
+  }),
+  handoff: v.boolean(),
+  handoffReason: v.nullable(HandoffReason),
+  /** How the model's control line looked (`missing` = it wrote none, treated as an answer). */
+  protocol: v.nullable(v.picklist(['ok', 'missing', 'unknown'])),
+  error: v.nullable(v.string()),
+});
+export type Provenance = v.InferOutput<typeof Provenance>;

@@ -1,6 +1,6 @@
 // Prompt building (pure): the answer prompt with passages and history, and the query-rewrite prompt.
 import type { Chatbot } from '../chatbots/model.ts';
-import type { HistoryTurn } from '../conversations/service.ts';
+import type { HistoryTurn } from '../conversations/model.ts';
 import type { ChatMessage } from '../llm/types.ts';
 import { languageName } from './language.ts';
 import { ANSWER_HEADER, handoffHeader } from './protocol.ts';

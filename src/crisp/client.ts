@@ -1,8 +1,9 @@
 // The Crisp REST port: the five calls the bot makes, over fetch with our own timeouts and errors.
 import * as v from 'valibot';
 import { err, ok, type Result } from '../errors.ts';
+import type { CrispTier as CrispTierSchema } from './model.ts';
 
-export type CrispTier = 'plugin' | 'website';
+export type CrispTier = v.InferOutput<typeof CrispTierSchema>;
 
 /** What every call needs: whose workspace, and the token that may act on it. */
 export type CrispCredentials = {

@@ -1,6 +1,8 @@
-// Crisp connections over SQLite: credentials sealed at rest, health from the last Crisp answer.
+// Crisp connections over SQLite, the one owner of `crisp_connections`: credentials sealed at
+// rest, health from the last Crisp answer.
 import type { Database } from 'bun:sqlite';
 import type { CrispCredentials, CrispError, CrispTier } from './client.ts';
+import type { ConnectionStatus } from './model.ts';
 import { mask, SecretBox } from './secret-box.ts';
 
 type Row = {
@@ -27,27 +29,6 @@ export type Connection = {
   credentials: CrispCredentials;
   signingSecret: string | null;
   webhookSecret: string;
-};
-
-/** What `GET …/integrations/crisp` shows: masked values and health, no secret. */
-export type ConnectionStatus = {
-  connected: true;
-  websiteId: string;
-  tier: CrispTier;
-  tokenIdentifier: string;
-  tokenKey: string;
-  signingSecret: string | null;
-  webhookUrl: string;
-  events: string[];
-  health: {
-    healthy: boolean;
-    lastError: string | null;
-    lastErrorStatus: number | null;
-    lastErrorAt: string | null;
-    lastOkAt: string | null;
-  };
-  createdAt: string;
-  updatedAt: string;
 };
 
 /** The Crisp events to tick in the hook settings (docs/notes/contract.md, the webhook). */
@@ -166,6 +147,13 @@ export class ConnectionStore {
         at,
       );
     return this.get(chatbotId)!;
+  }
+
+  /** The chatbot is still connected to this website (a disconnect or chatbot delete removes it). */
+  isConnected(chatbotId: string, websiteId: string): boolean {
+    return !!this.db
+      .query('SELECT 1 FROM crisp_connections WHERE chatbot_id = ? AND website_id = ?')
+      .get(chatbotId, websiteId);
   }
 
   /** Wipes the credentials; true when there were some. */

@@ -62,7 +62,17 @@ export const SetRoutingData = v.looseObject({
 export type ReplyJobPayload = { chatbotId: string; websiteId: string; sessionId: string };
 
 // ---------------------------------------------------------------------------------------------
+// The reply turn.
+
+/** What a turn posts: the reply, a handoff text, the private note, the quota text. */
+export const PostKind = v.picklist(['reply', 'handoff', 'note', 'quota']);
+export type PostKind = v.InferOutput<typeof PostKind>;
+
+// ---------------------------------------------------------------------------------------------
 // Admin API.
+
+/** `plugin` for a Marketplace plugin token, `website` for a workspace Website Token. */
+export const CrispTier = v.picklist(['plugin', 'website']);
 
 const secretText = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
 
@@ -71,8 +81,7 @@ export const ConnectBody = v.strictObject({
   websiteId: v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'a Crisp website id')),
   tokenIdentifier: secretText(500),
   tokenKey: secretText(500),
-  /** `plugin` for a Marketplace plugin token, `website` for a workspace Website Token. */
-  tier: v.optional(v.picklist(['plugin', 'website']), 'plugin'),
+  tier: v.optional(CrispTier, 'plugin'),
   /** The plugin hooks' signing secret; when set, `X-Crisp-Signature` is checked. */
   signingSecret: v.optional(v.nullable(secretText(500)), null),
 });
@@ -85,30 +94,36 @@ export const ConnectResponse = v.object({
   webhookUrl: v.string(),
   /** The events to tick in Crisp's hook settings. */
   events: v.array(v.string()),
-  tier: v.picklist(['plugin', 'website']),
+  tier: CrispTier,
   signed: v.boolean(),
 });
 
+/** What `GET …/integrations/crisp` shows for a connected chatbot: masked values and health. */
+export const ConnectionStatus = v.object({
+  connected: v.literal(true),
+  websiteId: v.string(),
+  tier: CrispTier,
+  tokenIdentifier: v.string(),
+  tokenKey: v.string(),
+  signingSecret: v.nullable(v.string()),
+  webhookUrl: v.string(),
+  events: v.array(v.string()),
+  health: v.object({
+    healthy: v.boolean(),
+    lastError: v.nullable(v.string()),
+    lastErrorStatus: v.nullable(v.number()),
+    lastErrorAt: v.nullable(v.string()),
+    lastOkAt: v.nullable(v.string()),
+  }),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+export type ConnectionStatus = v.InferOutput<typeof ConnectionStatus>;
+
+/** The status, or `{"connected": false}` (docs/notes/contract.md). */
 export const ConnectionStatusResponse = v.object({
+  ...v.partial(ConnectionStatus).entries,
   connected: v.boolean(),
-  websiteId: v.optional(v.string()),
-  tier: v.optional(v.picklist(['plugin', 'website'])),
-  tokenIdentifier: v.optional(v.string()),
-  tokenKey: v.optional(v.string()),
-  signingSecret: v.optional(v.nullable(v.string())),
-  webhookUrl: v.optional(v.string()),
-  events: v.optional(v.array(v.string())),
-  health: v.optional(
-    v.object({
-      healthy: v.boolean(),
-      lastError: v.nullable(v.string()),
-      lastErrorStatus: v.nullable(v.number()),
-      lastErrorAt: v.nullable(v.string()),
-      lastOkAt: v.nullable(v.string()),
-    }),
-  ),
-  createdAt: v.optional(v.string()),
-  updatedAt: v.optional(v.string()),
 });
 
 export const TestBody = v.optional(
@@ -119,7 +134,7 @@ export const TestBody = v.optional(
 );
 
 const WouldPost = v.object({
-  kind: v.picklist(['reply', 'handoff', 'note', 'quota', 'state']),
+  kind: v.picklist([...PostKind.options, 'state']),
   method: v.string(),
   path: v.string(),
   body: v.record(v.string(), v.unknown()),
@@ -141,43 +156,4 @@ export const TestResponse = v.object({
   /** What the bot would send to Crisp, in order; nothing was sent. */
   wouldPost: v.array(WouldPost),
 });
-
-export const PauseBody = v.optional(
-  v.strictObject({
-    /** Hours to keep the bot away; absent = until resumed. */
-    hours: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(24 * 365))),
-  }),
-);
-
-const BotState = v.object({
-  /** Who answers: the bot, or a human (the bot is muted). */
-  state: v.picklist(['bot', 'human']),
-  /** Until when a human owns it (ISO); null with `human` means until resumed or resolved. */
-  until: v.nullable(v.string()),
-});
-
-export const ConversationSummary = v.object({
-  sessionId: v.string(),
-  websiteId: v.nullable(v.string()),
-  bot: BotState,
-  historySince: v.string(),
-  createdAt: v.string(),
-  updatedAt: v.string(),
-});
-
-export const ConversationList = v.object({ items: v.array(ConversationSummary) });
-
-export const ConversationDetail = v.object({
-  ...ConversationSummary.entries,
-  messages: v.array(
-    v.object({
-      id: v.string(),
-      role: v.picklist(['visitor', 'bot', 'operator']),
-      content: v.string(),
-      fingerprint: v.nullable(v.string()),
-      handoffReason: v.nullable(v.string()),
-      provenance: v.nullable(v.record(v.string(), v.unknown())),
-      createdAt: v.string(),
-    }),
-  ),
-});
+export type TestResponse = v.InferOutput<typeof TestResponse>;

@@ -9,7 +9,7 @@ import type { Logger } from '../logging.ts';
 import type { CrispClient } from './client.ts';
 import type { ConnectionStore } from './connections.ts';
 import type { ReplyJobPayload } from './model.ts';
-import { runReplyTurn } from './turn.ts';
+import { runReplyTurn, type TurnDeps } from './turn.ts';
 
 export type ReplyJobDeps = {
   db: Database;
@@ -22,13 +22,13 @@ export type ReplyJobDeps = {
 };
 
 export function replyJob(deps: ReplyJobDeps): JobHandler<ReplyJobPayload> {
-  const turn = {
+  const turn: TurnDeps = {
     db: deps.db,
     log: deps.log.child({ component: 'crisp' }),
     metrics: deps.metrics,
     client: deps.crisp,
     connections: deps.connections,
-    answer: (input: Parameters<typeof answerMessage>[1]) => answerMessage(deps.answers, input),
+    answer: (input) => answerMessage(deps.answers, input),
     clock: deps.clock,
   };
   return {

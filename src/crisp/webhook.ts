@@ -7,11 +7,14 @@ import type { Database } from 'bun:sqlite';
 import * as v from 'valibot';
 import type { Chatbot } from '../chatbots/model.ts';
 import type { Clock } from '../clock.ts';
-import { appendMessage } from '../conversations/service.ts';
-import type { Metrics } from '../http/metrics.ts';
+import {
+  appendMessage,
+  crispConversation,
+  hoursFrom,
+  mute,
+  unmute,
+} from '../conversations/service.ts';
 import type { Worker } from '../jobs/worker.ts';
-import type { Logger } from '../logging.ts';
-import { crispConversation, hoursFrom, mute, unmute } from './bot-state.ts';
 import type { Connection } from './connections.ts';
 import {
   ComposeData,
@@ -21,6 +24,7 @@ import {
   SetRoutingData,
   SetStateData,
 } from './model.ts';
+import { isOurPost, recordInbox, type Session } from './turn-store.ts';
 
 export const REPLY_JOB = 'crisp.reply';
 
@@ -31,8 +35,6 @@ export const serialKeyOf = (chatbotId: string, sessionId: string) =>
 export type WebhookDeps = {
   db: Database;
   worker: Worker;
-  metrics: Metrics;
-  log: Logger;
   burstWindowMs: number;
   clock: Clock;
 };
@@ -74,36 +76,19 @@ function contentText(type: string, content: unknown): string {
 }
 
 /**
- * Our own message coming back as `message:received`: first by the fingerprint Crisp returned
- * when we posted it, then a post still in flight with the same content (the echo can beat
- * Crisp's answer to our POST), then `automated: true`, then the bot's nickname.
+ * Our own message coming back as `message:received`: first by what we posted (the fingerprint
+ * Crisp returned, or a post still in flight with the same content: the echo can beat Crisp's
+ * answer to our POST), then `automated: true`, then the bot's nickname.
  */
 function isOwnEcho(
   db: Database,
   chatbot: Chatbot,
-  websiteId: string,
-  data: v.InferOutput<typeof MessageData>,
+  session: Session,
+  data: MessageData,
   now: number,
-): boolean {
-  const fingerprint = fingerprintOf(data.fingerprint);
-  if (
-    db
-      .query('SELECT 1 FROM crisp_sent WHERE website_id = ? AND session_id = ? AND fingerprint = ?')
-      .get(websiteId, data.session_id, fingerprint)
-  ) {
-    return true;
-  }
-  if (
-    typeof data.content === 'string' &&
-    db
-      .query(
-        `SELECT 1 FROM crisp_outbox WHERE website_id = ? AND session_id = ? AND state != 'skipped'
-           AND (fingerprint IS NULL OR fingerprint = ?) AND json_extract(body, '$.content') = ?
-           AND created_at > ?
-         LIMIT 1`,
-      )
-      .get(websiteId, data.session_id, fingerprint, data.content, now - IN_FLIGHT_ECHO_MS)
-  ) {
+) {
+  const message = { fingerprint: fingerprintOf(data.fingerprint), content: data.content };
+  if (isOurPost(db, session.websiteId, session.sessionId, message, now - IN_FLIGHT_ECHO_MS)) {
     return true;
   }
   if (data.automated === true) return true;
@@ -129,24 +114,34 @@ export function handleEvent(
     return 'website_mismatch';
   }
   const now = deps.clock.now();
+  const sessionOf = (data: { session_id: string }): Session => ({
+    chatbotId: chatbot.id,
+    websiteId,
+    sessionId: data.session_id,
+  });
   switch (envelope.event) {
     case 'message:send':
-      return visitorMessage(deps, chatbot, websiteId, parse(MessageData, envelope.data), now);
-    case 'message:received':
-      return operatorMessage(deps, chatbot, websiteId, parse(MessageData, envelope.data), now);
+    case 'message:received': {
+      const data = parse(MessageData, envelope.data);
+      const event = { chatbot, session: sessionOf(data), data, now };
+      return envelope.event === 'message:send'
+        ? visitorMessage(deps, event)
+        : operatorMessage(deps, event);
+    }
     case 'message:compose:receive':
       return operatorTyping(deps, chatbot, parse(ComposeData, envelope.data));
     case 'session:set_state': {
       const data = parse(SetStateData, envelope.data);
       if (data.state !== 'resolved') return 'ignored';
-      const conversation = crispConversation(deps.db, chatbot.id, websiteId, data.session_id);
+      const conversation = crispConversation(deps.db, sessionOf(data), new Date(now));
       unmute(deps.db, conversation.id, { restartHistory: true }, new Date(now));
       return 'resumed';
     }
     case 'session:set_routing': {
       const data = parse(SetRoutingData, envelope.data);
       if (!data.routing_id) return 'ignored';
-      humanTookOver(deps, chatbot, websiteId, data.session_id, now, 'assigned to an operator');
+      humanTookOver(deps, chatbot, sessionOf(data), now);
+      deps.worker.abortRunning(serialKeyOf(chatbot.id, data.session_id), 'assigned to an operator');
       return 'muted';
     }
     default:
@@ -154,48 +149,11 @@ export function handleEvent(
   }
 }
 
-/**
- * Records a message event once (keyed as Crisp identifies a message); false when it was already
- * there (a redelivery). A visitor message waits (`pending`) for its turn; an operator's is history.
- */
-function recordInbox(
-  db: Database,
-  chatbotId: string,
-  websiteId: string,
-  sessionId: string,
-  fingerprint: string,
-  message: { author: 'visitor' | 'operator'; content: string; now: number },
-): boolean {
-  const visitor = message.author === 'visitor';
-  return (
-    db
-      .query(
-        `INSERT INTO crisp_inbox (website_id, session_id, fingerprint, chatbot_id, event, author,
-           content, state, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO NOTHING`,
-      )
-      .run(
-        websiteId,
-        sessionId,
-        fingerprint,
-        chatbotId,
-        visitor ? 'message:send' : 'message:received',
-        message.author,
-        message.content,
-        visitor ? 'pending' : 'recorded',
-        message.now,
-      ).changes > 0
-  );
-}
+/** A message event of one conversation, as received. */
+type MessageEvent = { chatbot: Chatbot; session: Session; data: MessageData; now: number };
 
-function visitorMessage(
-  deps: WebhookDeps,
-  chatbot: Chatbot,
-  websiteId: string,
-  data: v.InferOutput<typeof MessageData>,
-  now: number,
-): WebhookAction {
+function visitorMessage(deps: WebhookDeps, event: MessageEvent): WebhookAction {
+  const { chatbot, session, data, now } = event;
   if (data.from !== 'user') return 'ignored';
   const content = data.content;
   if (data.type !== 'text' || typeof content !== 'string' || content.trim() === '') {
@@ -204,73 +162,48 @@ function visitorMessage(
   if (!chatbot.channels.includes(data.origin ?? 'chat')) return 'ignored';
   const fingerprint = fingerprintOf(data.fingerprint);
   return deps.db.transaction((): WebhookAction => {
-    const inserted = recordInbox(deps.db, chatbot.id, websiteId, data.session_id, fingerprint, {
-      author: 'visitor',
-      content,
-      now,
-    });
-    if (!inserted) return 'duplicate';
+    const message = { author: 'visitor' as const, content, now };
+    if (!recordInbox(deps.db, session, fingerprint, message)) return 'duplicate';
     // The turn runs once the burst window has passed and answers every message still waiting
     // in this conversation; the jobs of later messages of the same burst find nothing left.
-    const payload: ReplyJobPayload = {
-      chatbotId: chatbot.id,
-      websiteId,
-      sessionId: data.session_id,
-    };
+    const payload: ReplyJobPayload = session;
     const job = deps.worker.enqueue(REPLY_JOB, payload, {
       chatbotId: chatbot.id,
-      dedupeKey: `crisp:${websiteId}:${data.session_id}:${fingerprint}`,
-      serialKey: serialKeyOf(chatbot.id, data.session_id),
+      dedupeKey: `crisp:${session.websiteId}:${session.sessionId}:${fingerprint}`,
+      serialKey: serialKeyOf(chatbot.id, session.sessionId),
       runAt: now + deps.burstWindowMs,
     });
     return job.duplicate ? 'duplicate' : 'queued';
   })();
 }
 
-function operatorMessage(
-  deps: WebhookDeps,
-  chatbot: Chatbot,
-  websiteId: string,
-  data: v.InferOutput<typeof MessageData>,
-  now: number,
-): WebhookAction {
+function operatorMessage(deps: WebhookDeps, event: MessageEvent): WebhookAction {
+  const { chatbot, session, data, now } = event;
   if (data.from !== 'operator') return 'ignored';
-  if (isOwnEcho(deps.db, chatbot, websiteId, data, now)) return 'own_echo';
+  if (isOwnEcho(deps.db, chatbot, session, data, now)) return 'own_echo';
   // A private note talks to the team, not the visitor: it does not take the conversation over.
   if (data.type === 'note') return 'ignored';
   const fingerprint = fingerprintOf(data.fingerprint);
+  const content = contentText(data.type, data.content);
   const recorded = deps.db.transaction((): boolean => {
-    const inserted = recordInbox(deps.db, chatbot.id, websiteId, data.session_id, fingerprint, {
-      author: 'operator',
-      content: contentText(data.type, data.content),
-      now,
-    });
-    if (!inserted) return false;
-    const conversation = crispConversation(deps.db, chatbot.id, websiteId, data.session_id);
-    mute(
-      deps.db,
-      conversation.id,
-      hoursFrom(new Date(now), chatbot.handoff.muteHours),
-      new Date(now),
-    );
+    if (!recordInbox(deps.db, session, fingerprint, { author: 'operator', content, now })) {
+      return false;
+    }
+    const conversation = humanTookOver(deps, chatbot, session, now);
     appendMessage(
       deps.db,
       conversation.id,
-      { role: 'operator', content: contentText(data.type, data.content), fingerprint },
+      { role: 'operator', content, fingerprint },
       new Date(now),
     );
     return true;
   })();
   if (!recorded) return 'duplicate';
-  deps.worker.abortRunning(serialKeyOf(chatbot.id, data.session_id), 'a human operator replied');
+  deps.worker.abortRunning(serialKeyOf(chatbot.id, session.sessionId), 'a human operator replied');
   return 'muted';
 }
 
-function operatorTyping(
-  deps: WebhookDeps,
-  chatbot: Chatbot,
-  data: v.InferOutput<typeof ComposeData>,
-): WebhookAction {
+function operatorTyping(deps: WebhookDeps, chatbot: Chatbot, data: ComposeData): WebhookAction {
   // Only a person typing counts: our own compose "start" may come back too, and it carries no
   // operator identity (or our nickname, or `automated`).
   if (data.type && data.type !== 'start') return 'ignored';
@@ -286,20 +219,10 @@ function operatorTyping(
   return aborted + cancelled > 0 ? 'aborted' : 'ignored';
 }
 
-function humanTookOver(
-  deps: WebhookDeps,
-  chatbot: Chatbot,
-  websiteId: string,
-  sessionId: string,
-  now: number,
-  reason: string,
-): void {
-  const conversation = crispConversation(deps.db, chatbot.id, websiteId, sessionId);
-  mute(
-    deps.db,
-    conversation.id,
-    hoursFrom(new Date(now), chatbot.handoff.muteHours),
-    new Date(now),
-  );
-  deps.worker.abortRunning(serialKeyOf(chatbot.id, sessionId), reason);
+/** A human replied or was assigned: the bot is muted for the chatbot's `muteHours`. */
+function humanTookOver(deps: WebhookDeps, chatbot: Chatbot, session: Session, now: number) {
+  const at = new Date(now);
+  const conversation = crispConversation(deps.db, session, at);
+  mute(deps.db, conversation.id, hoursFrom(at, chatbot.handoff.muteHours), at);
+  return conversation;
 }

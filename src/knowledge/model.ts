@@ -1,6 +1,8 @@
 // Knowledge schemas: search requests and hits, re-embedding (the single source of truth for routes).
 import * as v from 'valibot';
-import { MAX_SEARCH_LIMIT } from './search.ts';
+
+/** Largest limit the search route accepts. */
+export const MAX_SEARCH_LIMIT = 100;
 
 export const SearchBody = v.strictObject({
   query: v.pipe(v.string(), v.maxLength(4_000)),
@@ -11,7 +13,11 @@ export const SearchQuery = v.object({
   explain: v.optional(v.picklist(['true', 'false', '1', '0'])),
 });
 
-const LegExplain = v.nullable(v.object({ rank: v.number(), score: v.number() }));
+/** One leg's part in a hit (full-text or vector): its rank there (from 1) and its score. */
+export const LegScore = v.object({ rank: v.number(), score: v.number() });
+export type LegScore = v.InferOutput<typeof LegScore>;
+
+const LegExplain = v.nullable(LegScore);
 
 export const SearchHit = v.object({
   sourceId: v.string(),

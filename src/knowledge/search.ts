@@ -1,11 +1,10 @@
 // Hybrid retrieval: a full-text leg and a vector leg, fused by reciprocal rank fusion.
 import type { LanceKnowledgeStore, LegHit, StoredChunk } from './index-store.ts';
+import type { LegScore } from './model.ts';
 import { correctQuery } from './spell.ts';
 
 /** Hits returned when the caller gives no limit. */
 export const DEFAULT_SEARCH_LIMIT = 5;
-/** Largest limit the search route accepts. */
-export const MAX_SEARCH_LIMIT = 100;
 /** RRF's k: damps the weight of the top ranks (60, the usual value: docs/notes/knowledge.md). */
 export const RRF_K = 60;
 /**
@@ -14,8 +13,6 @@ export const RRF_K = 60;
  */
 export const LEG_CANDIDATES_MIN = 20;
 export const LEG_CANDIDATES_FACTOR = 4;
-
-export type LegExplain = { rank: number; score: number };
 
 export type Hit = {
   sourceId: string;
@@ -27,7 +24,7 @@ export type Hit = {
   heading: string;
   /** Fused score, higher is better. */
   score: number;
-  explain?: { fts: LegExplain | null; vector: LegExplain | null };
+  explain?: { fts: LegScore | null; vector: LegScore | null };
 };
 
 export type SearchOptions = {
@@ -45,7 +42,7 @@ export type RankedList = { key: string; score: number }[];
 export type Fused = {
   key: string;
   score: number;
-  legs: (LegExplain | null)[];
+  legs: (LegScore | null)[];
 };
 
 /**

@@ -246,34 +246,63 @@ export function checkBurst(
     .immediate();
 }
 
-/** The answer function's quota hooks for one visitor turn, plus what happened. */
-export type QuotaHooks = {
-  reserveQuota: () => boolean;
-  releaseQuota: () => void;
+/**
+ * Where a caller keeps the reservation a turn holds, so a resumed turn holds the same one:
+ * `held` is the one kept so far, `keep` writes a new one (null = given back). `keep` runs inside
+ * the transaction that moves the counters, so a crash between the two cannot count a message
+ * twice or resume with a reservation already given back (an LLM call the quota never counted).
+ */
+export type ReservationKeeper = {
+  held: Reservation | null;
+  keep: (reservation: Reservation | null) => void;
+};
+
+/** The quota hook of one visitor turn (`answerMessage`'s `quota`), plus what happened. */
+export type QuotaHook = {
+  /** Reserves one message unless the turn already holds one; false = a window is full. */
+  reserve: () => boolean;
+  /** Gives the turn's reservation back (nothing when it holds none). */
+  release: () => void;
   /** The reservation this turn holds, if any (null after a release). */
   readonly reservation: Reservation | null;
-  /** The full window when `reserveQuota` returned false. */
+  /** The full window when `reserve` returned false. */
   readonly denied: { window: QuotaWindow; limit: number } | null;
 };
 
 /**
- * Adapts `reserveMessage` / `release` to `answerMessage`'s `reserveQuota` / `releaseQuota` hooks
- * for one turn. The clock is read when the reservation is made.
+ * The one quota hook, for the playground and the Crisp turn alike: `reserveMessage` / `release`
+ * for one turn, with the reservation kept in memory, or also by `keeper` (the Crisp turn keeps it
+ * with the turn's row). The clock is read when the reservation is made.
  */
-export function quotaHooks(db: Database, chatbotId: string, clock: Clock): QuotaHooks {
-  let reservation: Reservation | null = null;
+export function quotaHook(
+  db: Database,
+  chatbotId: string,
+  clock: Clock,
+  keeper?: ReservationKeeper,
+): QuotaHook {
+  let reservation: Reservation | null = keeper?.held ?? null;
   let denied: { window: QuotaWindow; limit: number } | null = null;
   return {
-    reserveQuota: () => {
+    reserve: () => {
       if (reservation) return true;
-      const result = reserveMessage(db, chatbotId, new Date(clock.now()));
+      const result = db
+        .transaction(() => {
+          const r = reserveMessage(db, chatbotId, new Date(clock.now()));
+          if (r.ok) keeper?.keep(r.reservation);
+          return r;
+        })
+        .immediate();
       if (result.ok) reservation = result.reservation;
       else denied = { window: result.window, limit: result.limit };
       return result.ok;
     },
-    releaseQuota: () => {
-      if (!reservation) return;
-      release(db, reservation);
+    release: () => {
+      const held = reservation;
+      if (!held) return;
+      db.transaction(() => {
+        release(db, held);
+        keeper?.keep(null);
+      }).immediate();
       reservation = null;
     },
     get reservation() {

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test';
+import * as v from 'valibot';
 import { answerMessage, handoffText } from '../../src/answers/answer.ts';
+import { Provenance } from '../../src/answers/model.ts';
 import { getChatbot } from '../../src/chatbots/service.ts';
 import {
+  addVisitorMessage,
   findConversationByExternalId,
   getConversationWithMessages,
   getOrCreateConversation,
@@ -220,15 +223,8 @@ describe('POST /chat (happy)', () => {
     expect(stored.messages.map((m) => m.role)).toEqual(['visitor', 'bot']);
     const bot = stored.messages[1]!;
     expect(bot.handoffReason).toBeNull();
-    const p = bot.provenance as {
-      standaloneQuery: string;
-      lexicalQuery: string;
-      retrieval: { chunkId: string; fused: number; fts: unknown; vector: unknown }[];
-      citedChunkIds: string[];
-      model: string;
-      usage: { promptTokens: number; completionTokens: number; costUsd: number };
-      latency: Record<string, number | null>;
-    };
+    // The stored record has exactly the shape its schema declares.
+    const p = v.parse(v.strictObject(Provenance.entries), bot.provenance);
     expect(p.standaloneQuery).toBe('How long does a refund take?');
     expect(p.lexicalQuery).toBe('How long does a refund take?');
     expect(p.retrieval.length).toBeGreaterThan(0);
@@ -237,7 +233,7 @@ describe('POST /chat (happy)', () => {
     expect(p.model).toBe('openai/gpt-oss-20b');
     expect(p.usage.promptTokens).toBeGreaterThan(0);
     expect(p.usage.costUsd).toBeGreaterThan(0);
-    for (const key of ['retrieveMs', 'firstTokenMs', 'llmMs', 'totalMs', 'overheadMs']) {
+    for (const key of ['retrieveMs', 'firstTokenMs', 'llmMs', 'totalMs', 'overheadMs'] as const) {
       expect(typeof p.latency[key]).toBe('number');
     }
   });
@@ -261,99 +257,86 @@ describe('POST /chat (happy)', () => {
 });
 
 describe('answerMessage quota hooks', () => {
-  it('should hand off with the quota message and call no LLM when the reservation fails', async () => {
+  /** A Crisp-like turn: the conversation and the visitor message stored by the caller. */
+  const visitorTurn = (sessionId: string, message: string) => {
     const chatbot = getChatbot(t.deps.db, t.chatbotId);
-    const conversation = getOrCreateConversation(t.deps.db, {
-      chatbotId: chatbot.id,
-      channel: 'crisp',
-      externalId: 'session_quota',
-    });
+    const conversation = getOrCreateConversation(
+      t.deps.db,
+      { chatbotId: chatbot.id, channel: 'crisp', externalId: sessionId },
+      new Date(),
+    );
+    const visitor = addVisitorMessage(t.deps.db, conversation.id, { content: message }, new Date());
+    return { chatbot, conversationId: conversation.id, visitorMessageId: visitor.id, message };
+  };
+
+  it('should hand off with the quota message and call no LLM when the reservation fails', async () => {
+    const turn = visitorTurn('session_quota', 'How long does a refund take?');
     const result = await answerMessage(t.answer, {
-      chatbot,
-      conversationId: conversation.id,
-      message: 'How long does a refund take?',
-      reserveQuota: () => false,
+      ...turn,
+      quota: { reserve: () => false, release: () => {} },
     });
     expect(result).toMatchObject({
       handoff: true,
       reason: 'quota',
-      reply: chatbot.handoff.quotaMessage,
+      reply: turn.chatbot.handoff.quotaMessage,
       llmCalled: false,
     });
     expect(groq.requests).toHaveLength(0);
   });
 
   it('should reserve once before the first call and release when the LLM produced nothing', async () => {
-    const chatbot = getChatbot(t.deps.db, t.chatbotId);
-    const conversation = getOrCreateConversation(t.deps.db, {
-      chatbotId: chatbot.id,
-      channel: 'crisp',
-      externalId: 'session_release',
-    });
     const calls: string[] = [];
-    groq.enqueue({ status: 400 });
-    const failed = await answerMessage(t.answer, {
-      chatbot,
-      conversationId: conversation.id,
-      message: 'How long does a refund take?',
-      reserveQuota: () => {
+    const quota = {
+      reserve: () => {
         calls.push('reserve');
         return true;
       },
-      releaseQuota: () => {
+      release: () => {
         calls.push('release');
       },
+    };
+    groq.enqueue({ status: 400 });
+    const failed = await answerMessage(t.answer, {
+      ...visitorTurn('session_release', 'How long does a refund take?'),
+      quota,
     });
     expect(failed).toMatchObject({ handoff: true, reason: 'error', llmCalled: true });
     expect(calls).toEqual(['reserve', 'release']);
     calls.length = 0;
     groq.enqueue(fakeAnswer('Fine [1].'));
     const answered = await answerMessage(t.answer, {
-      chatbot,
-      conversationId: conversation.id,
-      message: 'Thanks, and the refund time?',
-      reserveQuota: () => {
-        calls.push('reserve');
-        return true;
-      },
-      releaseQuota: () => {
-        calls.push('release');
-      },
+      ...visitorTurn('session_release', 'Thanks, and the refund time?'),
+      quota,
     });
     expect(answered.handoff).toBe(false);
     expect(calls).toEqual(['reserve']);
   });
 
   it('should stop, store no bot message and release the quota when aborted before any token', async () => {
-    const chatbot = getChatbot(t.deps.db, t.chatbotId);
-    const conversation = getOrCreateConversation(t.deps.db, {
-      chatbotId: chatbot.id,
-      channel: 'crisp',
-      externalId: 'session_abort',
-    });
+    const turn = visitorTurn('session_abort', 'How long does a refund take?');
     groq.enqueue(fakeAnswer('too late', { firstTokenDelayMs: 5_000 }));
     const controller = new AbortController();
     const calls: string[] = [];
     const pending = answerMessage(t.answer, {
-      chatbot,
-      conversationId: conversation.id,
-      message: 'How long does a refund take?',
+      ...turn,
       signal: controller.signal,
-      reserveQuota: () => {
-        calls.push('reserve');
-        // The operator takes over while the request is in flight.
-        queueMicrotask(() => setTimeout(() => controller.abort(), 20));
-        return true;
-      },
-      releaseQuota: () => {
-        calls.push('release');
+      quota: {
+        reserve: () => {
+          calls.push('reserve');
+          // The operator takes over while the request is in flight.
+          queueMicrotask(() => setTimeout(() => controller.abort(), 20));
+          return true;
+        },
+        release: () => {
+          calls.push('release');
+        },
       },
     });
     const result = await pending;
     expect(result).toMatchObject({ aborted: true, botMessageId: null, reply: '' });
     expect(calls).toEqual(['reserve', 'release']);
     expect(await groq.requests[0]?.closed).toBe('client_aborted');
-    const stored = getConversationWithMessages(t.deps.db, conversation.id)!;
+    const stored = getConversationWithMessages(t.deps.db, turn.conversationId)!;
     expect(stored.messages.map((m) => m.role)).toEqual(['visitor']);
   });
 });

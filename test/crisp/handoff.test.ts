@@ -1,7 +1,6 @@
 // Handoff and "never talk over a human", end to end through the real HTTP server.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { findConversationByExternalId } from '../../src/conversations/service.ts';
-import { mute } from '../../src/crisp/bot-state.ts';
+import { findConversationByExternalId, mute } from '../../src/conversations/service.ts';
 import {
   operatorMessage,
   operatorTyping,
@@ -191,7 +190,7 @@ describe('crisp handoff', () => {
       status: 200,
       before: () => {
         const conv = findConversationByExternalId(h.deps.db, bot.id, 'crisp', sid)!;
-        mute(h.deps.db, conv.id, null);
+        mute(h.deps.db, conv.id, null, new Date());
       },
     });
     await send(visitorMessage('Late question', { sessionId: sid }));

@@ -4,7 +4,8 @@ import {
   effectiveLimits,
   getUsage,
   periodsOf,
-  quotaHooks,
+  quotaHook,
+  type Reservation,
   release,
   reserveMessage,
 } from '../../src/quotas/service.ts';
@@ -199,23 +200,70 @@ describe('release', () => {
   });
 });
 
-describe('quotaHooks', () => {
+describe('quotaHook', () => {
   it('should reserve once per turn and release what it holds', () => {
     q = quotaDb();
     const bot = q.bot({ dailyMessages: 1 });
-    const turn = quotaHooks(q.db, bot, { now: () => NOW.getTime() });
-    expect(turn.reserveQuota()).toBe(true);
-    expect(turn.reserveQuota()).toBe(true);
+    const turn = quotaHook(q.db, bot, { now: () => NOW.getTime() });
+    expect(turn.reserve()).toBe(true);
+    expect(turn.reserve()).toBe(true);
     expect(getUsage(q.db, bot, NOW).day.used).toBe(1);
-    turn.releaseQuota();
-    turn.releaseQuota();
+    turn.release();
+    turn.release();
     expect(turn.reservation).toBeNull();
     expect(getUsage(q.db, bot, NOW).day.used).toBe(0);
 
-    quotaHooks(q.db, bot, { now: () => NOW.getTime() }).reserveQuota();
-    const late = quotaHooks(q.db, bot, { now: () => NOW.getTime() });
-    expect(late.reserveQuota()).toBe(false);
+    quotaHook(q.db, bot, { now: () => NOW.getTime() }).reserve();
+    const late = quotaHook(q.db, bot, { now: () => NOW.getTime() });
+    expect(late.reserve()).toBe(false);
     expect(late.denied).toEqual({ window: 'day', limit: 1 });
+  });
+
+  it('should keep the reservation with the keeper, and resume from the one it kept', () => {
+    q = quotaDb();
+    const bot = q.bot({ dailyMessages: 5 });
+    const clock = { now: () => NOW.getTime() };
+    let kept = null as Reservation | null;
+    const keeper = () => ({
+      held: kept,
+      keep: (r: Reservation | null) => {
+        kept = r;
+      },
+    });
+    const first = quotaHook(q.db, bot, clock, keeper());
+    expect(first.reserve()).toBe(true);
+    expect(kept).toEqual(first.reservation);
+    // A resumed turn (a new hook from what was kept) holds the same reservation: no second count.
+    const resumed = quotaHook(q.db, bot, clock, keeper());
+    expect(resumed.reserve()).toBe(true);
+    expect(resumed.reservation).toEqual(first.reservation);
+    expect(getUsage(q.db, bot, NOW).day.used).toBe(1);
+    resumed.release();
+    expect(kept).toBeNull();
+    expect(getUsage(q.db, bot, NOW).day.used).toBe(0);
+  });
+
+  it('should move the counter and the kept reservation together (a failing keep undoes both)', () => {
+    q = quotaDb();
+    const bot = q.bot({ dailyMessages: 5 });
+    const clock = { now: () => NOW.getTime() };
+    const failing = {
+      held: null,
+      keep: () => {
+        throw new Error('simulated crash');
+      },
+    };
+    expect(() => quotaHook(q.db, bot, clock, failing).reserve()).toThrow('simulated crash');
+    expect(getUsage(q.db, bot, NOW).day.used).toBe(0);
+
+    const held = quotaHook(q.db, bot, clock);
+    held.reserve();
+    const forgetting = { held: held.reservation, keep: failing.keep };
+    const hook = quotaHook(q.db, bot, clock, forgetting);
+    expect(() => hook.release()).toThrow('simulated crash');
+    // Not given back: the reservation is still held, by the turn and by the counter.
+    expect(hook.reservation).toEqual(held.reservation);
+    expect(getUsage(q.db, bot, NOW).day.used).toBe(1);
   });
 });
 

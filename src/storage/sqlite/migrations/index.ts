@@ -6,6 +6,7 @@ import { conversations } from './004-conversations.ts';
 import { crisp } from './005-crisp.ts';
 import { quotas } from './006-quotas.ts';
 import { storageProbe } from './007-storage-probe.ts';
+import { replyTurn } from './008-reply-turn.ts';
 import type { Migration } from './migration.ts';
 
 export const migrations: Migration[] = [
@@ -16,4 +17,5 @@ export const migrations: Migration[] = [
   crisp,
   quotas,
   storageProbe,
+  replyTurn,
 ];

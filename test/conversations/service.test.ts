@@ -24,22 +24,30 @@ afterAll(async () => {
 describe('conversations service', () => {
   it('should return the same conversation for the same key', () => {
     const key = { chatbotId, channel: 'crisp' as const, externalId: 'session_1', websiteId: 'w1' };
-    const a = getOrCreateConversation(t.deps.db, key);
-    const b = getOrCreateConversation(t.deps.db, key);
+    const a = getOrCreateConversation(t.deps.db, key, new Date());
+    const b = getOrCreateConversation(t.deps.db, key, new Date());
     expect(b.id).toBe(a.id);
     expect(a).toMatchObject({ botState: 'bot', mutedUntil: null, websiteId: 'w1' });
-    const other = getOrCreateConversation(t.deps.db, { ...key, channel: 'playground' });
+    const other = getOrCreateConversation(t.deps.db, { ...key, channel: 'playground' }, new Date());
     expect(other.id).not.toBe(a.id);
-    expect(listConversations(t.deps.db, chatbotId).length).toBeGreaterThanOrEqual(2);
+    const ids = (channel: 'crisp' | 'playground') =>
+      listConversations(t.deps.db, chatbotId, { channel, limit: 100 }).items.map((c) => c.id);
+    expect(ids('crisp')).toEqual([a.id]);
+    expect(ids('playground')).toEqual([other.id]);
   });
 
   it('should keep history in order, within the token budget and after history_since', () => {
-    const c = getOrCreateConversation(t.deps.db, {
-      chatbotId,
-      channel: 'crisp',
-      externalId: 'session_hist',
-    });
-    const old = appendMessage(t.deps.db, c.id, { role: 'visitor', content: 'old question' });
+    const c = getOrCreateConversation(
+      t.deps.db,
+      { chatbotId, channel: 'crisp', externalId: 'session_hist' },
+      new Date(),
+    );
+    const old = appendMessage(
+      t.deps.db,
+      c.id,
+      { role: 'visitor', content: 'old question' },
+      new Date(),
+    );
     t.deps.db
       .query('UPDATE conversations SET history_since = ? WHERE id = ?')
       .run(new Date(Date.parse(old.createdAt) + 1).toISOString(), c.id);
@@ -85,12 +93,12 @@ describe('conversations service', () => {
   it('should delete conversations and messages with their chatbot', async () => {
     const res = await t.request('/api/v1/chatbots', { method: 'POST', json: { name: 'Gone' } });
     const id = ((await res.json()) as { id: string }).id;
-    const c = getOrCreateConversation(t.deps.db, {
-      chatbotId: id,
-      channel: 'playground',
-      externalId: 'x',
-    });
-    appendMessage(t.deps.db, c.id, { role: 'visitor', content: 'hi' });
+    const c = getOrCreateConversation(
+      t.deps.db,
+      { chatbotId: id, channel: 'playground', externalId: 'x' },
+      new Date(),
+    );
+    appendMessage(t.deps.db, c.id, { role: 'visitor', content: 'hi' }, new Date());
     expect((await t.request(`/api/v1/chatbots/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect(getConversationWithMessages(t.deps.db, c.id)).toBeUndefined();
     const left = t.deps.db
