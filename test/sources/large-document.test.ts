@@ -58,9 +58,6 @@ it('should index a document near the text cap while /healthz answers within 1 s'
   expect(res.status).toBe(202);
   const created = await res.json();
   const indexed = await healthWhileDraining(t, server.url);
-  console.log(
-    `/healthz slowest: upload ${Math.round(received.slowestMs)} ms (${received.samples} probes), indexing ${Math.round(indexed.slowestMs)} ms (${indexed.samples} probes)`,
-  );
   expect(received.slowestMs).toBeLessThan(1_000);
   expect(indexed.slowestMs).toBeLessThan(1_000);
   const source = await getSourceJson(t, chatbotId, created.id);
