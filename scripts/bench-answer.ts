@@ -10,8 +10,7 @@ prepareNativeEnv();
 const { buildTestApp } = await import('../test/helpers/app.ts');
 const { startFakeGroq, fakeAnswer } = await import('../test/helpers/fake-groq.ts');
 const { FakeEmbedder } = await import('../test/knowledge/fake-embedder.ts');
-const { knowledgeCtx } = await import('../src/knowledge/index.ts');
-const { ingestNewTextSources } = await import('../src/knowledge/service.ts');
+const { addTextSources } = await import('../src/sources/bulk.ts');
 
 const CHUNKS = Number(Bun.env.BENCH_CHUNKS ?? 10_000);
 const RUNS = Number(Bun.env.BENCH_RUNS ?? 200);
@@ -59,7 +58,7 @@ try {
       text: `${topic} ${sentence(60)}.`,
     };
   });
-  await ingestNewTextSources(knowledgeCtx(t.deps), chatbotId, docs);
+  await addTextSources(t.deps.sources, chatbotId, docs);
   await t.deps.knowledge.settle();
   const ingestMs = performance.now() - ingestStartedAt;
 

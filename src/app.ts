@@ -5,6 +5,7 @@ import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
 import { conversationRoutes } from './conversations/index.ts';
 import { crispRoutes } from './crisp/index.ts';
+import { dashboardRoutes } from './dashboard/index.ts';
 import type { AppDeps } from './deps.ts';
 import { AppError } from './errors.ts';
 import { isAdmin, isPublicPath } from './http/auth.ts';
@@ -16,6 +17,7 @@ import { requestContext } from './http/request-context.ts';
 import { knowledgeRoutes } from './knowledge/index.ts';
 import { planRoutes } from './plans/index.ts';
 import { usageRoutes } from './quotas/index.ts';
+import { sourceRoutes } from './sources/index.ts';
 import { VERSION } from './version.ts';
 
 export function createApp(deps: AppDeps) {
@@ -67,10 +69,12 @@ export function createApp(deps: AppDeps) {
       defaultBodyParser(deps.config.BODY_LIMIT_BYTES, () => routes()),
     )
     .use(docs(VERSION))
+    .use(dashboardRoutes())
     .use(healthRoutes(deps))
     .use(chatbotRoutes(deps))
     .use(planRoutes(deps))
     .use(usageRoutes(deps))
+    .use(sourceRoutes(deps))
     .use(knowledgeRoutes(deps))
     .use(answerRoutes(deps))
     .use(conversationRoutes(deps))

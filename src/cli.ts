@@ -28,7 +28,7 @@ const commands: Record<string, Command> = {
     summary: 'Add a file, a directory of files, a URL or a sitemap to a chatbot',
     usage: 'answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]',
     run: async (args) => {
-      const { runIngestCommand } = await import('./ingest/cli.ts');
+      const { runIngestCommand } = await import('./sources/cli.ts');
       return runIngestCommand(args, openDeps);
     },
   },
@@ -45,7 +45,8 @@ const commands: Record<string, Command> = {
     usage: 'answerdesk eval <dataset-dir> [--run FILE] [--limit 100]',
     run: async (args) => {
       const { runEval } = await import('./knowledge/eval.ts');
-      return runEval(args, openDeps);
+      const { addTextSources } = await import('./sources/bulk.ts');
+      return runEval(args, openDeps, addTextSources);
     },
   },
   reembed: {
@@ -80,8 +81,8 @@ export async function main(argv: string[]): Promise<number> {
   const [first = 'serve', ...rest] = argv;
   // Hidden: the extractor process the service starts itself (src/ingest/extractor.ts).
   if (first === '__extract') {
-    const { runExtractorProcess } = await import('./ingest/extractor-process.ts');
-    return runExtractorProcess();
+    const { runSourceReader } = await import('./sources/reader-process.ts');
+    return runSourceReader();
   }
   if (first === '--version' || first === '-v' || first === 'version') {
     console.log(VERSION);

@@ -112,6 +112,8 @@ export const EnvSchema = v.object({
   CRISP_SIGNATURE_MAX_AGE_SECONDS: int(0, 0, 7 * 86_400),
   LLM_FIRST_TOKEN_TIMEOUT_MS: int(10_000, 100, 600_000),
   LLM_TOTAL_TIMEOUT_MS: int(30_000, 100, 600_000),
+  /** How often /readyz's LLM check lists the endpoint's models (and once at start); 0 = at start only. */
+  LLM_PROBE_INTERVAL_SECONDS: int(300, 0, 86_400),
   /** JSON `{"<model>": {"input": usd, "output": usd}}` per million tokens, merged over the built-in table. */
   LLM_PRICES: v.pipe(
     v.optional(v.string(), ''),

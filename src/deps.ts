@@ -16,19 +16,19 @@ import type { Embedder } from './embeddings/types.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
 import { ExtractorPool, extractorOptions } from './ingest/extractor.ts';
-import {
-  forgetChatbotSources,
-  INGEST_JOB,
-  type IngestDeps,
-  ingestJob,
-  ingestSettings,
-} from './ingest/service.ts';
+import { loadSettings } from './ingest/load.ts';
 import { Worker } from './jobs/worker.ts';
 import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
 import { searchKnowledge } from './knowledge/search.ts';
 import { createLlmClient } from './llm/groq-client.ts';
+import { LLM_PROBE_TIMEOUT_MS, LlmProbe } from './llm/probe.ts';
 import type { LlmClient } from './llm/types.ts';
 import type { Logger } from './logging.ts';
+import { syncDefaultPlan } from './plans/service.ts';
+import { fetchJob } from './sources/fetch-job.ts';
+import { FETCH_JOB, forgetChatbotSources } from './sources/fetched.ts';
+import { recoverSourcesOnStart } from './sources/inline.ts';
+import type { SourcesDeps } from './sources/types.ts';
 import { type LanceConnection, openLance } from './storage/lancedb/db.ts';
 import { openDatabase } from './storage/sqlite/db.ts';
 import { WriteHealth } from './storage/sqlite/write-health.ts';
@@ -48,6 +48,8 @@ export type AppDeps = {
   knowledge: LanceKnowledgeStore;
   /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
   llm: LlmClient;
+  /** Whether LLM calls can work (models list at start and every few minutes; serve() starts it). */
+  llmProbe: LlmProbe;
   metrics: Metrics;
   /** The durable job queue; `registerJobs` registers every job kind on it. */
   worker: Worker;
@@ -57,8 +59,8 @@ export type AppDeps = {
   connections: ConnectionStore;
   /** The answer pipeline's dependencies: the playground and the Crisp reply turn share them. */
   answers: AnswerDeps;
-  /** URL, sitemap and file sources: where they are kept, fetch and crawl settings, the extractor. */
-  ingest: IngestDeps;
+  /** Knowledge sources: their table, the chunk index, uploads, fetch settings, the extractor. */
+  sources: SourcesDeps;
   /** Extra /readyz checks (embeddings, chunk index; tests add theirs). */
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
@@ -94,10 +96,13 @@ export async function buildDeps(
     db,
     log: log.child({ component: 'knowledge' }),
     embedder,
+    clock,
   });
   const metrics = new Metrics();
   const now = () => clock.now();
   const storage = new WriteHealth(db, log.child({ component: 'storage' }), now);
+  // The default plan follows this start's configuration (DEFAULT_MONTHLY_MESSAGES, …).
+  syncDefaultPlan(db, config, new Date(clock.now()));
   const worker = new Worker({
     db,
     log: log.child({ component: 'worker' }),
@@ -130,14 +135,22 @@ export async function buildDeps(
         value: calls,
       })),
   );
-  const ingestLog = log.child({ component: 'ingest' });
-  const ingest: IngestDeps = {
-    ctx: { db, store: knowledge, log: ingestLog },
+  const sourcesLog = log.child({ component: 'sources' });
+  const sources: SourcesDeps = {
+    db,
+    clock,
+    knowledge,
+    log: sourcesLog,
+    storage,
     dataDir: config.DATA_DIR,
-    settings: ingestSettings(config),
+    uploadLimitBytes: config.UPLOAD_LIMIT_BYTES,
+    loading: loadSettings(config),
     // Starts extractor processes on first use only: a command that reads no document starts none.
-    extractor: new ExtractorPool(extractorOptions(config, ingestLog)),
+    extractor: new ExtractorPool(extractorOptions(config, sourcesLog)),
   };
+  // Text and Q&A sources a crash or a full disk left `indexing`: failed now, and again whenever
+  // writes pass after a failure.
+  recoverSourcesOnStart(sources);
   const deps: AppDeps = {
     config,
     log,
@@ -148,6 +161,17 @@ export async function buildDeps(
     embedder,
     knowledge,
     llm,
+    llmProbe: new LlmProbe({
+      target: {
+        baseUrl: config.GROQ_BASE_URL ?? 'https://api.groq.com',
+        apiKey: config.GROQ_API_KEY,
+        model: config.GROQ_MODEL,
+        timeoutMs: LLM_PROBE_TIMEOUT_MS,
+      },
+      intervalMs: config.LLM_PROBE_INTERVAL_SECONDS * 1000,
+      now,
+      log: log.child({ component: 'llm' }),
+    }),
     metrics,
     worker,
     crisp: new HttpCrispClient({
@@ -165,7 +189,7 @@ export async function buildDeps(
       metrics,
       retrieve: (query, signal) => searchKnowledge(knowledge, { ...query, explain: true }, signal),
     },
-    ingest,
+    sources,
     readinessChecks: [
       ...(embedder ? [embeddingReadiness(embedder)] : []),
       knowledgeReadiness(knowledge),
@@ -173,7 +197,7 @@ export async function buildDeps(
     onChatbotDelete: [
       (chatbotId) => knowledge.deleteChatbot(chatbotId),
       // Its kept uploads and waiting ingestions go with it.
-      (chatbotId) => forgetChatbotSources(ingest, worker, chatbotId),
+      (chatbotId) => forgetChatbotSources(sources, worker, chatbotId),
       // The connection, inbox, turns and jobs go with the chatbot (SQLite cascades); a turn
       // running now must not post with the credentials it already holds.
       (chatbotId) => {
@@ -188,7 +212,12 @@ export async function buildDeps(
     ],
     // The worker's stop runs first (last registered): it interrupts ingestions and waits for the
     // running jobs; then no extractor process outlives the service, and the chunk index closes.
-    onShutdown: [() => knowledge.close(), () => ingest.extractor.close(), () => worker.stop()],
+    onShutdown: [
+      () => knowledge.close(),
+      () => sources.extractor.close(),
+      () => worker.stop(),
+      () => deps.llmProbe.stop(),
+    ],
     close: async () => {
       for (const hook of [...deps.onShutdown].reverse()) {
         try {
@@ -210,5 +239,5 @@ export async function buildDeps(
  * own process, without the queue) does not need it.
  */
 export function registerJobs(deps: AppDeps): void {
-  deps.worker.register(REPLY_JOB, replyJob(deps)).register(INGEST_JOB, ingestJob(deps.ingest));
+  deps.worker.register(REPLY_JOB, replyJob(deps)).register(FETCH_JOB, fetchJob(deps.sources));
 }

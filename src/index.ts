@@ -6,7 +6,7 @@ import { prepareNativeModules } from './native-modules.ts';
 prepareNativeEnv();
 const argv = process.argv.slice(2);
 // The binary unpacks LanceDB's module on first use; --version, --help and the extractor process
-// (src/ingest/extractor-process.ts) load none.
+// (src/sources/reader-process.ts) load none.
 if (!/^(-v|--version|version|-h|--help|help|__extract)$/.test(argv[0] ?? '')) {
   await prepareNativeModules();
 }

@@ -3,8 +3,8 @@ import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { type AppDeps, buildDeps, registerJobs } from './deps.ts';
 import { routableRequest } from './http/host.ts';
-import { writeServiceMarker } from './ingest/service-marker.ts';
 import { createLogger } from './logging.ts';
+import { writeServiceMarker } from './sources/service-marker.ts';
 import { startCheckpointer } from './storage/sqlite/checkpointer.ts';
 import { VERSION } from './version.ts';
 
@@ -70,6 +70,8 @@ export async function serve(): Promise<number> {
   const running = startServer(deps, app);
   // After registerJobs: jobs resumed from the last run find their kind.
   deps.worker.start();
+  // Checks the LLM endpoint now and every LLM_PROBE_INTERVAL_SECONDS (/readyz shows the result).
+  deps.llmProbe.start();
   // Tells `answerdesk ingest` to send its work here (one LanceDB writer per data dir).
   const unmark = writeServiceMarker(config.DATA_DIR, running.url);
   log.info(

@@ -29,6 +29,9 @@ const PUBLIC_PATHS = [
   /^\/docs\/?$/,
   /^\/docs\/json\/?$/,
   /^\/docs\/assets\/swagger-ui(?:-bundle\.js|\.css)$/,
+  // The dashboard page and its files hold no data: its API calls carry the token.
+  /^\/dashboard\/?$/,
+  /^\/dashboard\/assets\/[a-z]+\.(?:js|css)$/,
   // The Crisp webhook authenticates itself (URL key or HMAC signature).
   /^\/api\/integrations\/livechat\/crisp\/webhook\/[^/]+\/?$/,
 ];

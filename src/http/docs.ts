@@ -148,6 +148,7 @@ export function buildOpenApiDocument(
       { name: 'plans', description: 'Named quota plans that chatbots follow' },
       { name: 'health', description: 'Liveness, readiness and metrics' },
       { name: 'docs', description: 'This documentation' },
+      { name: 'dashboard', description: "The support lead's dashboard (a page for browsers)" },
     ],
     paths,
     components: {

@@ -2,6 +2,7 @@
 import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
 import type { Config } from '../config.ts';
+import type { LlmProbe } from '../llm/probe.ts';
 import { type LanceConnection, pingLance } from '../storage/lancedb/db.ts';
 import { pingDatabase } from '../storage/sqlite/db.ts';
 import type { WriteHealth } from '../storage/sqlite/write-health.ts';
@@ -11,11 +12,13 @@ import { HealthResponse, ReadinessResponse } from './model.ts';
 export type ReadinessCheck = { name: string; ok: boolean; detail?: string };
 
 export type HealthDeps = {
-  config: Pick<Config, 'GROQ_API_KEY' | 'EMBEDDING_PROVIDER'>;
+  config: Pick<Config, 'EMBEDDING_PROVIDER'>;
   db: Database;
   storage: WriteHealth;
   lance: LanceConnection;
   metrics: Metrics;
+  /** The LLM endpoint's last check: reported, never a reason for 503 (README, Decisions). */
+  llmProbe: Pick<LlmProbe, 'current'>;
   /** Features' checks: embeddings, the chunk index. */
   readinessChecks: readonly (() => Promise<ReadinessCheck>)[];
 };
@@ -71,13 +74,17 @@ export function healthRoutes(
       '/readyz',
       async ({ set }) => {
         const lance = async () => ({ name: 'lancedb', ok: await pingLance(deps.lance) });
-        const checks: ReadinessCheck[] = [
-          sqliteReadiness(deps),
-          await bounded('lancedb', lance, checkTimeoutMs),
-        ];
+        const [lanceCheck, llm] = await Promise.all([
+          bounded('lancedb', lance, checkTimeoutMs),
+          deps.llmProbe.current(checkTimeoutMs),
+        ]);
+        const checks: ReadinessCheck[] = [sqliteReadiness(deps), lanceCheck];
         const warnings: string[] = [];
-        if (!deps.config.GROQ_API_KEY) {
-          warnings.push('GROQ_API_KEY is not set: the bot hands every conversation to a human');
+        // A failing LLM keeps /readyz 200: webhooks must still be accepted (and handed off).
+        if (llm.status !== 'ok' && llm.status !== 'unknown') {
+          warnings.push(
+            `LLM ${llm.status}: ${llm.reason}: the bot hands every conversation to a human`,
+          );
         }
         if (deps.config.EMBEDDING_PROVIDER === 'none') {
           warnings.push('EMBEDDING_PROVIDER is none: search is full-text only (no vectors)');
@@ -93,7 +100,9 @@ export function healthRoutes(
         return {
           status: ready ? ('ready' as const) : ('not_ready' as const),
           checks,
-          llm: deps.config.GROQ_API_KEY ? 'configured' : 'missing_api_key',
+          llm: llm.status,
+          llmReason: llm.reason,
+          llmCheckedAt: llm.checkedAt,
           embedding: deps.config.EMBEDDING_PROVIDER,
           warnings,
         };
@@ -102,7 +111,8 @@ export function healthRoutes(
         response: { 200: ReadinessResponse, 503: ReadinessResponse },
         detail: {
           tags: ['health'],
-          summary: 'Storage reachable and configuration complete',
+          summary:
+            'Storage reachable (else 503); the LLM endpoint last check and degraded features, reported',
           security: [],
         },
       },

@@ -1,5 +1,6 @@
 // Schemas shared by every route: the error envelope.
 import * as v from 'valibot';
+import { LLM_STATUSES } from '../llm/probe.ts';
 
 export const ErrorResponse = v.object({
   error: v.object({ code: v.string(), message: v.string(), requestId: v.string() }),
@@ -13,7 +14,11 @@ const Check = v.object({ name: v.string(), ok: v.boolean(), detail: v.optional(v
 export const ReadinessResponse = v.object({
   status: v.picklist(['ready', 'not_ready']),
   checks: v.array(Check),
-  llm: v.picklist(['configured', 'missing_api_key']),
+  /** The LLM endpoint's last check (src/llm/probe.ts); any status keeps /readyz 200. */
+  llm: v.picklist(LLM_STATUSES),
+  /** Why, when the status is not `ok` (never the key). */
+  llmReason: v.nullable(v.string()),
+  llmCheckedAt: v.nullable(v.string()),
   embedding: v.picklist(['none', 'local', 'openai']),
   warnings: v.array(v.string()),
 });

@@ -98,7 +98,8 @@ function ipv6Reason(g: number[]): string | null {
     return r ? `IPv4-mapped ${r}` : null;
   }
   if (zeroTo(6)) return 'IPv4-compatible address (::/96, deprecated)';
-  // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765 SIIT) also stands for the IPv4 address inside.
+  // IPv4-translated (::ffff:0:a.b.c.d, SIIT) also stands for the IPv4 address inside
+  // (docs/notes/ingestion.md, "SSRF protection").
   if (zeroTo(4) && g4 === 0xffff && g5 === 0) {
     const r = ipv4Reason(embeddedIpv4(g, 6));
     return r ? `IPv4-translated ${r}` : null;

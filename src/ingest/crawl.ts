@@ -2,6 +2,7 @@
 // bounded in pages, bytes, time and concurrency, and polite between requests.
 import { IngestError } from './errors.ts';
 import type { Extractor } from './extractor.ts';
+import type { ExtractedDocument } from './extractor-process.ts';
 import { parseRobots, type RobotsRules, robotsForStatus } from './robots.ts';
 import {
   DEFAULT_FETCH_MAX_BYTES,
@@ -40,7 +41,8 @@ export type FetchPolicy = {
   resolve?: Resolver;
 };
 
-export type Page = { url: string; title: string; text: string };
+/** A page read from the web: its final URL (after redirects) and its passages. */
+export type Page = ExtractedDocument & { url: string };
 
 const HTML_ACCEPT = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1';
 
@@ -72,8 +74,8 @@ export async function fetchPage(
     new URL(res.url).pathname,
     policy.signal,
   );
-  if (!page.text.trim()) throw new IngestError('the page has no readable text');
-  return { url: res.url, title: page.title || res.url, text: page.text };
+  if (page.chars === 0) throw new IngestError('the page has no readable text');
+  return { ...page, url: res.url, title: page.title || res.url };
 }
 
 /** Reads the site's robots.txt; a 4xx means no rules, an unreachable file means no crawling. */
@@ -85,20 +87,20 @@ export async function fetchRobots(origin: string, policy: FetchPolicy): Promise<
       maxBytes: ROBOTS_MAX_BYTES,
       signal: policy.signal,
       resolve: policy.resolve,
-      // RFC 9309 §2.3.1.2: follow redirects, also to another host, for robots.txt itself.
+      // Redirects of robots.txt itself are followed, also to another host (docs/notes/ingestion.md).
       sameHostRedirects: false,
       accept: 'text/plain,*/*;q=0.1',
     });
     return parseRobots(decodeText(res.body, res.charset), ROBOTS_AGENT);
   } catch (e) {
-    // RFC 9309 §2.3.1.3: an unavailable robots.txt (4xx) means no rules at all.
+    // An unavailable robots.txt (4xx) means no rules at all (docs/notes/ingestion.md).
     if (e instanceof FetchError && e.failure === 'HTTP_STATUS' && (e.status ?? 0) < 500) {
       return robotsForStatus(e.status ?? 404);
     }
     if (e instanceof FetchError && e.failure === 'TOO_LARGE') {
       throw new IngestError('robots.txt is larger than 512 KiB; the site cannot be crawled');
     }
-    // Unreachable robots.txt (5xx, network): RFC 9309 says assume complete disallow.
+    // Unreachable robots.txt (5xx, network): complete disallow (docs/notes/ingestion.md).
     const reason = e instanceof FetchError ? e.message : 'unknown error';
     throw new IngestError(
       `robots.txt could not be read (${reason}); crawling is not allowed until it can`,

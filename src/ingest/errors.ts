@@ -1,6 +1,4 @@
-// Why an ingestion failed, in words safe to store on the source and show to the admin.
-import { AppError } from '../errors.ts';
-import { FetchError } from './safe-fetch.ts';
+// Why a document could not be loaded, in words safe to store on the source and show to the admin.
 
 /**
  * A document that cannot become knowledge; `message` is safe to show on the source or in a 415.
@@ -25,19 +23,4 @@ export class IngestError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Maps any error to the reason stored on the source and whether a retry may help. */
-export function failureReason(e: unknown): { message: string; transient: boolean; known: boolean } {
-  if (e instanceof FetchError) return { message: e.message, transient: e.transient, known: true };
-  // The knowledge service's own failures (embedding, index) carry a safe message.
-  if (e instanceof AppError) return { message: e.message, transient: e.retryable, known: true };
-  if (e instanceof ExtractError || e instanceof IngestError) {
-    return { message: e.message, transient: e instanceof IngestError && e.transient, known: true };
-  }
-  return {
-    message: 'internal error while indexing (see the service log)',
-    transient: true,
-    known: false,
-  };
 }

@@ -8,17 +8,22 @@ import type { Subprocess } from 'bun';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logging.ts';
 import { ExtractError, IngestError } from './errors.ts';
-import { EXTRACTOR_COMMAND, type ExtractJob, type ExtractReply } from './extractor-process.ts';
+import {
+  EXTRACTOR_COMMAND,
+  type ExtractedDocument,
+  type ExtractJob,
+  type ExtractMessage,
+  type Passage,
+} from './extractor-process.ts';
 import type { FileType } from './file-type.ts';
-import type { ExtractedFile } from './files.ts';
 
-/** What the ingestion code asks of extraction (the pool below, or anything with this shape). */
+/** What the loaders ask of extraction (the pool below, or anything with this shape). */
 export type Extractor = {
   file(
     input: { path: string; fileType: FileType; name: string },
     signal?: AbortSignal,
-  ): Promise<ExtractedFile>;
-  html(html: string, fallbackTitle: string, signal?: AbortSignal): Promise<ExtractedFile>;
+  ): Promise<ExtractedDocument>;
+  html(html: string, fallbackTitle: string, signal?: AbortSignal): Promise<ExtractedDocument>;
   /** Kills the processes; later calls start new ones. */
   close(): void;
 };
@@ -70,10 +75,18 @@ function residentBytes(pid: number): number | null {
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (e: Error) => void };
 
+/** The outcome of a job (the last message) and the passages sent before it. */
+type Reply = {
+  outcome: Exclude<ExtractMessage, { ready: true } | { passages: Passage[] }>;
+  passages: Passage[];
+};
+
 /** One extractor process and its single job in flight. */
 class ExtractorChild {
   readonly proc: Subprocess;
-  private waiter: Waiter<ExtractReply> | null = null;
+  private waiter: Waiter<Reply> | null = null;
+  /** Passages of the job in flight received so far. */
+  private passages: Passage[] = [];
   private readyWaiter: Waiter<void> | null = null;
   /** Why we killed it (reported instead of "crashed"). */
   private killedFor: Error | null = null;
@@ -99,14 +112,17 @@ class ExtractorChild {
       cwd: tmpdir(),
       stdio: ['ignore', 'ignore', 'inherit'],
       serialization: 'json',
-      ipc: (message: ExtractReply | { ready: true }) => {
+      ipc: (message: ExtractMessage) => {
         if ('ready' in message) {
           this.readyWaiter?.resolve();
           this.readyWaiter = null;
+        } else if ('passages' in message) {
+          for (const passage of message.passages) this.passages.push(passage);
         } else {
           const waiter = this.waiter;
           this.waiter = null;
-          waiter?.resolve(message);
+          waiter?.resolve({ outcome: message, passages: this.passages });
+          this.passages = [];
         }
       },
       onExit: (_proc, code, signal) => {
@@ -138,9 +154,10 @@ class ExtractorChild {
   }
 
   /** Sends one job and resolves with its reply; rejects when the process dies first. */
-  run(job: ExtractJob): Promise<ExtractReply> {
+  run(job: ExtractJob): Promise<Reply> {
     clearTimeout(this.idleTimer);
     if (this.exitError) return Promise.reject(this.exitError);
+    this.passages = [];
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
       try {
@@ -182,11 +199,11 @@ export class ExtractorPool implements Extractor {
   file(
     input: { path: string; fileType: FileType; name: string },
     signal?: AbortSignal,
-  ): Promise<ExtractedFile> {
+  ): Promise<ExtractedDocument> {
     return this.run({ kind: 'file', ...input }, signal);
   }
 
-  html(html: string, fallbackTitle: string, signal?: AbortSignal): Promise<ExtractedFile> {
+  html(html: string, fallbackTitle: string, signal?: AbortSignal): Promise<ExtractedDocument> {
     return this.run({ kind: 'html', html, fallbackTitle }, signal);
   }
 
@@ -196,7 +213,7 @@ export class ExtractorPool implements Extractor {
     this.idle.length = 0;
   }
 
-  private async run(job: ExtractJob, signal?: AbortSignal): Promise<ExtractedFile> {
+  private async run(job: ExtractJob, signal?: AbortSignal): Promise<ExtractedDocument> {
     await this.slot(signal);
     try {
       return await this.runInChild(job, signal);
@@ -250,7 +267,7 @@ export class ExtractorPool implements Extractor {
     return child;
   }
 
-  private async runInChild(job: ExtractJob, signal?: AbortSignal): Promise<ExtractedFile> {
+  private async runInChild(job: ExtractJob, signal?: AbortSignal): Promise<ExtractedDocument> {
     const { timeoutMs, memoryLimitBytes, log } = this.options;
     const child = await this.child();
     const started = performance.now();
@@ -279,7 +296,7 @@ export class ExtractorPool implements Extractor {
     const onAbort = () => child.kill(cancelled());
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const reply = await child.run(job);
+      const { outcome, passages } = await child.run(job);
       // A process that grew large keeps its heap: start a fresh one next time instead.
       const rss = residentBytes(child.proc.pid) ?? 0;
       if (rss > memoryLimitBytes / 2) child.kill(new IngestError('recycled'));
@@ -287,9 +304,12 @@ export class ExtractorPool implements Extractor {
         this.idle.push(child);
         child.idleFor(IDLE_MS, () => child.kill(new IngestError('idle')));
       }
-      if (reply.ok) return { title: reply.title, text: reply.text, format: reply.format };
-      if (reply.kind !== 'INTERNAL') throw new ExtractError(reply.kind, reply.message);
-      log.warn({ kind: job.kind, detail: reply.message }, 'the extractor failed on a document');
+      if (outcome.ok) {
+        const { title, format, chars, textSha256 } = outcome;
+        return { title, format, chars, textSha256, passages };
+      }
+      if (outcome.kind !== 'INTERNAL') throw new ExtractError(outcome.kind, outcome.message);
+      log.warn({ kind: job.kind, detail: outcome.message }, 'the extractor failed on a document');
       throw new ExtractError(
         'CORRUPT',
         job.kind === 'html' ? 'the page could not be read' : 'the file could not be read',

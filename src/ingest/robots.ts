@@ -1,5 +1,6 @@
-// robots.txt (RFC 9309): groups, Allow/Disallow with `*` and `$`, longest match wins; plus the
-// non-standard Crawl-delay and the Sitemap lines.
+// robots.txt (the rules we follow: docs/notes/ingestion.md, "Politeness and robots.txt"): groups,
+// Allow/Disallow with `*` and `$`, longest match wins; plus the non-standard Crawl-delay and the
+// Sitemap lines.
 
 type Rule = { allow: boolean; pattern: string; parts: string[]; anchored: boolean };
 
@@ -56,7 +57,7 @@ function normalise(path: string): string {
 
 /**
  * Parses robots.txt for `agent`. The most specific matching group wins (a group naming our
- * product token, else `*`); groups naming the same agent are merged, as the RFC asks.
+ * product token, else `*`); groups naming the same agent are merged (docs/notes/ingestion.md).
  */
 export function parseRobots(text: string, agent: string): RobotsRules {
   const groups: { agents: string[]; rules: Rule[]; crawlDelay: number | null }[] = [];

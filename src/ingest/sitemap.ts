@@ -1,15 +1,16 @@
-// Sitemaps (sitemaps.org): a <urlset> of pages or a <sitemapindex> of sitemaps; also the plain
-// text form (one URL a line) and gzip-compressed files.
+// Sitemaps: a <urlset> of pages or a <sitemapindex> of sitemaps; also the plain text form (one URL
+// a line) and gzip-compressed files. The protocol's limits: docs/notes/ingestion.md.
 import { readStreamLimited } from '../http/body.ts';
+import { nextTurn } from '../next-turn.ts';
 import { IngestError } from './errors.ts';
 
 export type ParsedSitemap =
   | { kind: 'urlset'; urls: string[] }
   | { kind: 'index'; sitemaps: string[] };
 
-/** Entries read from one sitemap file (the sitemaps.org limit); later ones are ignored. */
+/** Entries read from one sitemap file (the protocol's limit); later ones are ignored. */
 export const SITEMAP_MAX_ENTRIES = 50_000;
-/** Longest <loc> read (sitemaps.org: under 2,048 characters); a longer entry is skipped. */
+/** Longest <loc> read (the protocol: under 2,048 characters); a longer entry is skipped. */
 const LOC_MAX_CHARS = 2_048;
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -62,7 +63,6 @@ const localName = (qname: string) => qname.slice(qname.indexOf(':') + 1).toLower
 
 /** Text read between two yields to the event loop (a few ms of work). */
 const SLICE_CHARS = 256 * 1024;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Reads the XML forms in one pass, in time linear in the text: each `<` is visited once (no

@@ -1,4 +1,5 @@
-// Chunk rows as Arrow columns, the form LanceDB stores: built column by column.
+// Chunk rows as Arrow columns, the form LanceDB stores (built column by column), and rows read
+// back from LanceDB as chunks.
 //
 // LanceDB's own conversion takes one JS object per row (and the vector as a JS number array) and
 // goes through Arrow's row builders: for a bulk load of 384-dim chunks that held several copies of
@@ -21,6 +22,25 @@ export type ChunkRow = {
   /** What the full-text index sees: title (weighted), heading path and text. */
   searchText: string;
 };
+
+/** A chunk as searches and tools read it back (no vector, no search text). */
+export type StoredChunk = Omit<ChunkRow, 'searchText' | 'chatbotId'>;
+
+/** The columns a `StoredChunk` is read from (select them: the vector would come back otherwise). */
+export const STORED_COLUMNS = ['id', 'source_id', 'title', 'url', 'heading', 'position', 'text'];
+
+/** A row LanceDB returned (with STORED_COLUMNS) as a chunk. */
+export function storedChunkOf(r: Record<string, unknown>): StoredChunk {
+  return {
+    id: String(r.id),
+    sourceId: String(r.source_id),
+    title: String(r.title ?? ''),
+    url: r.url == null ? null : String(r.url),
+    heading: String(r.heading ?? ''),
+    position: Number(r.position ?? 0),
+    text: String(r.text ?? ''),
+  };
+}
 
 /** The chunks table: text columns, and a fixed-size float vector when an embedder is configured. */
 export function chunkSchema(dimension: number | null): arrow.Schema {

@@ -13,11 +13,8 @@ export const DEFAULT_CHUNK_SETTINGS: ChunkSettings = {
   chunkOverlapTokens: DEFAULT_CHUNK_OVERLAP_TOKENS,
 };
 
+/** A chunk of a document, in document order (its id and position are given when it is indexed). */
 export type Chunk = {
-  /** Stable id: a hash of the source id, the position and the text. */
-  id: string;
-  /** Position of the chunk in its document, from 0. */
-  index: number;
   /** Headings above the chunk, outermost first (empty when the document has none). */
   headingPath: string[];
   text: string;
@@ -172,29 +169,21 @@ function packSection(section: Section, settings: ChunkSettings): string[] {
   return chunks;
 }
 
-/** Splits a document into chunks that keep their heading path. Pure and deterministic. */
-export function chunkDocument(
-  sourceId: string,
-  text: string,
-  settings: ChunkSettings = DEFAULT_CHUNK_SETTINGS,
-): Chunk[] {
+/**
+ * Splits a document's text into chunks that keep their heading path. Pure and deterministic; runs
+ * in the extractor process for fetched documents (src/sources/reader-process.ts).
+ */
+export function chunkText(text: string, settings: ChunkSettings = DEFAULT_CHUNK_SETTINGS): Chunk[] {
   const out: Chunk[] = [];
   for (const section of splitSections(text)) {
     for (const body of packSection(section, settings)) {
-      const index = out.length;
-      out.push({
-        id: chunkId(sourceId, index, body),
-        index,
-        headingPath: section.headingPath,
-        text: body,
-      });
+      out.push({ headingPath: section.headingPath, text: body });
     }
   }
   return out;
 }
 
 /** A question and its answer as one chunk, never split, whatever its size. */
-export function chunkQa(sourceId: string, question: string, answer: string): Chunk[] {
-  const text = `${question.trim()}\n\n${answer.trim()}`;
-  return [{ id: chunkId(sourceId, 0, text), index: 0, headingPath: [], text }];
+export function chunkQa(question: string, answer: string): Chunk[] {
+  return [{ headingPath: [], text: `${question.trim()}\n\n${answer.trim()}` }];
 }

@@ -1,16 +1,16 @@
 // `answerdesk eval <dir>`: loads a labelled set into a temporary chatbot through the normal
 // ingestion and search code, runs every query and prints nDCG@10, Recall@10/100 and MRR@10.
+import type { Database } from 'bun:sqlite';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createChatbot } from '../chatbots/service.ts';
 import { type Config, loadConfig, resolveDataDir } from '../config.ts';
 import { createLogger, type Logger } from '../logging.ts';
-import { DEFAULT_CHUNK_SETTINGS } from './chunk.ts';
+import { type ChunkSettings, DEFAULT_CHUNK_SETTINGS } from './chunk.ts';
 import { evaluateRun, parseQrels, type Run } from './eval-metrics.ts';
-import { type KnowledgeCtxDeps, knowledgeCtx } from './index.ts';
+import type { LanceKnowledgeStore } from './index-store.ts';
 import { searchKnowledge } from './search.ts';
-import { ingestNewTextSources } from './service.ts';
 
 export const EVAL_USAGE =
   'answerdesk eval <dataset-dir> [--run FILE] [--limit 100] [--chunk-size TOKENS] [--chunk-overlap TOKENS]';
@@ -60,13 +60,34 @@ const readJsonl = <T>(file: string): T[] =>
     .map((l) => JSON.parse(l) as T);
 
 /** Opens the process's dependencies (src/deps.ts `buildDeps`, passed in by src/cli.ts). */
-export type OpenEvalDeps = (
+export type OpenEvalDeps<S> = (
   config: Config,
   log: Logger,
-) => Promise<KnowledgeCtxDeps & { close: () => Promise<void> }>;
+) => Promise<{
+  db: Database;
+  knowledge: LanceKnowledgeStore;
+  /** What `addCorpus` needs (the sources feature's dependencies). */
+  sources: S;
+  close: () => Promise<void>;
+}>;
+
+/**
+ * Adds the corpus to a chatbot as text sources, each document's id as its external id
+ * (src/sources/bulk.ts `addTextSources`, passed in by src/cli.ts: knowledge does not import sources).
+ */
+export type AddCorpus<S> = (
+  sources: S,
+  chatbotId: string,
+  docs: { title: string; text: string; externalId: string }[],
+  opts: { chunking: ChunkSettings; onProgress: (done: number, total: number) => void },
+) => Promise<{ id: string; externalId: string | null; chunkCount: number }[]>;
 
 /** Runs the evaluation; returns the process exit code. */
-export async function runEval(argv: string[], open: OpenEvalDeps): Promise<number> {
+export async function runEval<S>(
+  argv: string[],
+  open: OpenEvalDeps<S>,
+  addCorpus: AddCorpus<S>,
+): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
     console.error(`answerdesk eval: ${args}\nusage: ${EVAL_USAGE}`);
@@ -88,21 +109,18 @@ export async function runEval(argv: string[], open: OpenEvalDeps): Promise<numbe
     const config = loadConfig({ ...Bun.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     const log = createLogger(config.LOG_LEVEL);
     const deps = await open(config, log);
-    const ctx = {
-      ...knowledgeCtx(deps),
-      chunking: {
-        chunkSizeTokens: args.chunkSizeTokens,
-        chunkOverlapTokens: args.chunkOverlapTokens,
-      },
-    };
     const chatbot = createChatbot(deps.db, { name: `eval ${basename(dir)}` });
 
     let started = performance.now();
-    const sources = await ingestNewTextSources(
-      ctx,
+    const sources = await addCorpus(
+      deps.sources,
       chatbot.id,
       corpus.map((d) => ({ title: d.title ?? '', text: d.text ?? '', externalId: d.id })),
       {
+        chunking: {
+          chunkSizeTokens: args.chunkSizeTokens,
+          chunkOverlapTokens: args.chunkOverlapTokens,
+        },
         onProgress: (done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\ringested ${done}/${total}`);
         },

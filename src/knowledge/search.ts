@@ -5,7 +5,7 @@ import { correctQuery } from './spell.ts';
 
 /** Hits returned when the caller gives no limit. */
 export const DEFAULT_SEARCH_LIMIT = 5;
-/** RRF's k: damps the weight of the top ranks (60 is the value of Cormack et al., 2009). */
+/** RRF's k: damps the weight of the top ranks (60, the usual value: docs/notes/knowledge.md). */
 export const RRF_K = 60;
 /**
  * Each leg fetches `max(limit × LEG_CANDIDATES_FACTOR, LEG_CANDIDATES_MIN)` candidates, so fusion

@@ -2,30 +2,19 @@
 import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
 import type { Clock } from '../clock.ts';
-import type { Config } from '../config.ts';
 import { ErrorResponse } from '../http/model.ts';
 import { PlanParams } from '../http/params.ts';
 import { CreatePlanBody, Plan, PlanList, UpdatePlanBody } from './model.ts';
-import {
-  createPlan,
-  deletePlan,
-  getPlan,
-  listPlans,
-  syncDefaultPlan,
-  updatePlan,
-} from './service.ts';
+import { createPlan, deletePlan, getPlan, listPlans, updatePlan } from './service.ts';
 
 export type PlanRouteDeps = {
   db: Database;
   clock: Clock;
-  config: Pick<Config, 'DEFAULT_MONTHLY_MESSAGES' | 'DEFAULT_DAILY_MESSAGES'>;
 };
 
 export function planRoutes(deps: PlanRouteDeps) {
   const at = () => new Date(deps.clock.now());
-  // createApp runs once per process, so this is where the default plan picks up the
-  // configuration of this start (DEFAULT_MONTHLY_MESSAGES, DEFAULT_DAILY_MESSAGES).
-  syncDefaultPlan(deps.db, deps.config, at());
+  // The `default` plan is synced with the configuration at every start (buildDeps, src/deps.ts).
   return new Elysia({ name: 'plans', prefix: '/api/v1/plans' })
     .post(
       '',

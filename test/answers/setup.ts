@@ -1,6 +1,5 @@
 // Shared set-up for answer tests: a test app wired to the fake Groq, with a small knowledge base.
-import { knowledgeCtx } from '../../src/knowledge/index.ts';
-import { ingestNewTextSources } from '../../src/knowledge/service.ts';
+import { addTextSources } from '../../src/sources/bulk.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import type { FakeGroq } from '../helpers/fake-groq.ts';
 
@@ -36,7 +35,7 @@ export async function chatApp(
     json: { name: `Shop ${crypto.randomUUID()}`, ...settings },
   });
   const chatbot = (await res.json()) as { id: string };
-  await ingestNewTextSources(knowledgeCtx(t.deps), chatbot.id, DOCS);
+  await addTextSources(t.deps.sources, chatbot.id, DOCS);
   return { ...t, chatbotId: chatbot.id, answer: t.deps.answers };
 }
 

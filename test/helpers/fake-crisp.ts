@@ -169,11 +169,12 @@ export function startFakeCrisp(options: {
   const store = (
     message: Omit<FakeCrispMessage, 'fingerprint' | 'timestamp'> & { fingerprint?: number },
   ) => {
+    // Milliseconds, one apart at least: pages split on timestamps stay deterministic.
+    lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
     const stored: FakeCrispMessage = {
       ...message,
       fingerprint: message.fingerprint ?? nextFingerprint++,
-      // Milliseconds, one apart at least: pages split on timestamps stay deterministic.
-      timestamp: (lastTimestamp = Math.max(Date.now(), lastTimestamp + 1)),
+      timestamp: lastTimestamp,
     };
     messages.push(stored);
     // The web chatbox takes an operator's typing indicator away when a message arrives.

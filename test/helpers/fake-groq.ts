@@ -17,6 +17,13 @@
 // `delta.reasoning`. Non-streaming requests (`stream: false`) get one JSON completion.
 // The default reply: a rewrite call (recognised by CONDENSE_MARKER in its system prompt) echoes
 // the latest message as `{"query","lexicalQuery"}`; an answer call gets `[[answer]]` + "OK [1]".
+//
+// `GET /openai/v1/models` (groq-sdk's `models.list()`, node_modules/groq-sdk/src/resources/models.ts)
+// answers `{"object":"list","data":[{id,object:"model",created,owned_by}]}` (ModelListResponse in
+// node_modules/groq-sdk/resources/models.d.ts) for FAKE_MODELS; `setModels({ ids, status,
+// delayMs })` changes it. With `apiKey`, any other bearer token gets 401 with Groq's
+// `invalid_api_key` error on every route. Model-list requests are counted in `modelRequests`
+// only, so `requests` stays the chat completions.
 import type { Server } from 'bun';
 import { CONDENSE_MARKER } from '../../src/answers/prompt.ts';
 import {
@@ -89,8 +96,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type FakeGroq = Awaited<ReturnType<typeof startFakeGroq>>;
 
-export async function startFakeGroq(options: { tokensPerSecond?: number } = {}) {
+/** The models the fake lists by default (GROQ_MODEL's default among them). */
+export const FAKE_MODELS = ['openai/gpt-oss-20b', 'openai/gpt-oss-120b', 'llama-3.1-8b-instant'];
+
+export type FakeModels = { ids?: string[]; status?: number; delayMs?: number };
+
+export async function startFakeGroq(options: { tokensPerSecond?: number; apiKey?: string } = {}) {
   const requests: FakeRequest[] = [];
+  let models: FakeModels = {};
+  let modelRequests = 0;
   const queue: FakeReply[] = [];
   const open = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let defaultReply = (req: FakeRequest): FakeReply => {
@@ -109,6 +123,37 @@ export async function startFakeGroq(options: { tokensPerSecond?: number } = {}) 
     idleTimeout: 0,
     async fetch(request) {
       const url = new URL(request.url);
+      if (options.apiKey && request.headers.get('authorization') !== `Bearer ${options.apiKey}`) {
+        return Response.json(
+          {
+            error: {
+              message: 'Invalid API Key',
+              type: 'invalid_request_error',
+              code: 'invalid_api_key',
+            },
+          },
+          { status: 401 },
+        );
+      }
+      if (request.method === 'GET' && url.pathname === '/openai/v1/models') {
+        modelRequests++;
+        if (models.delayMs) await sleep(models.delayMs);
+        if (models.status && models.status !== 200) {
+          return Response.json(
+            { error: { message: `fake status ${models.status}`, type: 'fake' } },
+            { status: models.status },
+          );
+        }
+        return Response.json({
+          object: 'list',
+          data: (models.ids ?? FAKE_MODELS).map((id) => ({
+            id,
+            object: 'model',
+            created: 1_700_000_000,
+            owned_by: 'fake',
+          })),
+        });
+      }
       if (request.method !== 'POST' || url.pathname !== '/openai/v1/chat/completions') {
         return Response.json({ error: { message: 'not found' } }, { status: 404 });
       }
@@ -242,6 +287,14 @@ export async function startFakeGroq(options: { tokensPerSecond?: number } = {}) 
     enqueue(...replies: FakeReply[]) {
       queue.push(...replies);
     },
+    /** How GET /openai/v1/models answers from now on. */
+    setModels(next: FakeModels) {
+      models = next;
+    },
+    /** GET /openai/v1/models requests so far. */
+    get modelRequests() {
+      return modelRequests;
+    },
     /** The reply when the queue is empty. */
     setDefault(fn: (req: FakeRequest) => FakeReply) {
       defaultReply = fn;
@@ -253,6 +306,8 @@ export async function startFakeGroq(options: { tokensPerSecond?: number } = {}) 
     reset() {
       requests.length = 0;
       queue.length = 0;
+      models = {};
+      modelRequests = 0;
     },
     async stop() {
       for (const controller of open) {

@@ -32,7 +32,8 @@ describe('health', () => {
     expect(body.status).toBe('ready');
     expect(body.checks).toContainEqual({ name: 'sqlite', ok: true });
     expect(body.checks).toContainEqual({ name: 'lancedb', ok: true });
-    expect(body.llm).toBe('missing_api_key');
+    expect(body.llm).toBe('misconfigured');
+    expect(body.llmReason).toBe('GROQ_API_KEY is not set');
     expect(body.warnings.join(' ')).toContain('GROQ_API_KEY');
   });
 
@@ -47,7 +48,10 @@ describe('health', () => {
       expect(res.status).toBe(503);
       const body = await res.json();
       expect(body.status).toBe('not_ready');
-      expect(body.llm).toBe('configured');
+      // Not started in tests (no call leaves the machine): no check has run yet.
+      expect(body.llm).toBe('unknown');
+      expect(body.llmReason).toBe('the first check has not finished');
+      expect(body.llmCheckedAt).toBeNull();
       expect(body.checks).toContainEqual({ name: 'crisp', ok: false, detail: 'down' });
       expect(body.checks.filter((c: { ok: boolean }) => !c.ok)).toHaveLength(2);
     } finally {

@@ -45,7 +45,7 @@ async function crawlBench(pages: number, delayMs: number, concurrency: number) {
   const s = (performance.now() - started) / 1000;
   extractor.close();
   site.stop();
-  const bytes = result.pages.reduce((n, p) => n + p.text.length, 0);
+  const bytes = result.pages.reduce((n, p) => n + p.chars, 0);
   console.log(
     `crawl ${pages} pages (delay ${delayMs} ms, concurrency ${concurrency}): ${s.toFixed(2)} s, ${(result.pages.length / s).toFixed(1)} pages/s, ${Math.round(bytes / result.pages.length)} chars of text/page`,
   );

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'bun:test';
 import { crawlSitemap, fetchPage, MAX_PAGES_HARD } from '../../src/ingest/crawl.ts';
 import { IngestError } from '../../src/ingest/errors.ts';
 import { FetchError } from '../../src/ingest/safe-fetch.ts';
-import { inProcessPages as pages } from '../helpers/ingest.ts';
 import { html, type LocalSite, sitemapIndex, startSite, urlset } from '../helpers/site.ts';
+import { inProcessPages as pages } from '../helpers/sources.ts';
 
 const policy = { allowPrivate: true };
 const fast = { delayMs: 0 };
@@ -32,10 +32,10 @@ describe('fetchPage', () => {
       '/p1': article(1),
     });
     const page = await fetchPage(`${site.origin}/old`, policy, pages);
-    expect(page).toEqual({
+    expect(page).toMatchObject({
       url: `${site.origin}/p1`,
       title: 'Page 1',
-      text: '# Page 1\n\nContent of page 1.',
+      passages: [{ text: '# Page 1\n\nContent of page 1.' }],
     });
   });
 

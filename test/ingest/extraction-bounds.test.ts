@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bu
 import { PDF_MAX_PAGES } from '../../src/ingest/pdf.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
 import type { TestApp } from '../helpers/app.ts';
+import { makePdf } from '../helpers/pdf.ts';
+import { html, type LocalSite, startSite, xml } from '../helpers/site.ts';
 import {
   addJson,
   buildIngestApp,
@@ -12,9 +14,7 @@ import {
   healthWhileDraining,
   searchHits,
   upload,
-} from '../helpers/ingest.ts';
-import { makePdf } from '../helpers/pdf.ts';
-import { html, type LocalSite, startSite, xml } from '../helpers/site.ts';
+} from '../helpers/sources.ts';
 
 // Seconds each on a quiet machine; room for a loaded CI host (the 1 s bound is the assertion).
 setDefaultTimeout(30_000);

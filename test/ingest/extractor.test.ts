@@ -2,6 +2,7 @@
 // reason in plain words, and the version indexed before stays searchable.
 import { afterEach, describe, expect, it, setDefaultTimeout } from 'bun:test';
 import type { TestApp } from '../helpers/app.ts';
+import { html, type LocalSite, startSite } from '../helpers/site.ts';
 import {
   addJson,
   buildIngestApp,
@@ -9,8 +10,7 @@ import {
   getSourceJson,
   searchHits,
   sourcesPath,
-} from '../helpers/ingest.ts';
-import { html, type LocalSite, startSite } from '../helpers/site.ts';
+} from '../helpers/sources.ts';
 
 // Reading the heavy page takes seconds; the bounds below stop it well before.
 setDefaultTimeout(30_000);

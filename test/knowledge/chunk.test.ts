@@ -1,42 +1,48 @@
 import { describe, expect, it } from 'bun:test';
 import {
-  chunkDocument,
   chunkId,
   chunkQa,
+  chunkText,
   estimateTokens,
   splitSections,
   splitSentences,
 } from '../../src/knowledge/chunk.ts';
+import { chunkRows } from '../../src/knowledge/chunk-rows.ts';
 
 const sentence = (i: number) => `Sentence number ${i} talks about topic ${i} in some detail.`;
 const paragraph = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => sentence(from + i)).join(' ');
 
-describe('chunkDocument', () => {
-  it('should keep the heading path with each chunk', () => {
-    const text = [
-      '# Billing',
-      'Intro to billing.',
-      '## Refunds',
-      'Refunds take five days.',
-      '### Partial',
-      'Partial refunds too.',
-      '## Invoices',
-      'Invoices are monthly.',
-    ].join('\n');
-    const chunks = chunkDocument('s1', text);
+const BILLING = [
+  '# Billing',
+  'Intro to billing.',
+  '## Refunds',
+  'Refunds take five days.',
+  '### Partial',
+  'Partial refunds too.',
+  '## Invoices',
+  'Invoices are monthly.',
+].join('\n');
+
+/** The index rows of one text as the only document of source `sourceId`. */
+const rowsOf = (sourceId: string, text: string) =>
+  chunkRows('cb', sourceId, [{ title: 'T', url: null, chunks: chunkText(text) }]);
+
+describe('chunkText', () => {
+  it('should keep the heading path with each chunk', async () => {
+    const chunks = chunkText(BILLING);
     expect(chunks.map((c) => [c.headingPath, c.text])).toEqual([
       [['Billing'], 'Intro to billing.'],
       [['Billing', 'Refunds'], 'Refunds take five days.'],
       [['Billing', 'Refunds', 'Partial'], 'Partial refunds too.'],
       [['Billing', 'Invoices'], 'Invoices are monthly.'],
     ]);
-    expect(chunks.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    expect((await rowsOf('s1', BILLING)).map((r) => r.position)).toEqual([0, 1, 2, 3]);
   });
 
   it('should keep paragraphs whole when they fit and pack them together', () => {
     const text = 'First paragraph.\n\nSecond paragraph.\n\n\nThird.';
-    const [only, ...rest] = chunkDocument('s1', text, {
+    const [only, ...rest] = chunkText(text, {
       chunkSizeTokens: 100,
       chunkOverlapTokens: 0,
     });
@@ -47,7 +53,7 @@ describe('chunkDocument', () => {
 
   it('should never exceed the target size and split long paragraphs at sentence ends', () => {
     const text = [paragraph(0, 30), paragraph(30, 30)].join('\n\n');
-    const chunks = chunkDocument('s1', text, { chunkSizeTokens: 60, chunkOverlapTokens: 0 });
+    const chunks = chunkText(text, { chunkSizeTokens: 60, chunkOverlapTokens: 0 });
     expect(chunks.length).toBeGreaterThan(4);
     for (const c of chunks) {
       expect(estimateTokens(c.text)).toBeLessThanOrEqual(60);
@@ -60,7 +66,7 @@ describe('chunkDocument', () => {
 
   it('should repeat the tail of the previous chunk as overlap', () => {
     const text = paragraph(0, 40);
-    const chunks = chunkDocument('s1', text, { chunkSizeTokens: 60, chunkOverlapTokens: 20 });
+    const chunks = chunkText(text, { chunkSizeTokens: 60, chunkOverlapTokens: 20 });
     for (let i = 1; i < chunks.length; i++) {
       const previous = chunks[i - 1]?.text ?? '';
       const firstSentence = (chunks[i]?.text ?? '').split(/(?<=\.)\s/)[0] ?? '';
@@ -70,7 +76,7 @@ describe('chunkDocument', () => {
 
   it('should cut a sentence with no breaks that is longer than the size', () => {
     const text = `${'x'.repeat(1000)} end.`;
-    const chunks = chunkDocument('s1', text, { chunkSizeTokens: 50, chunkOverlapTokens: 0 });
+    const chunks = chunkText(text, { chunkSizeTokens: 50, chunkOverlapTokens: 0 });
     expect(chunks.length).toBeGreaterThan(4);
     for (const c of chunks) expect(estimateTokens(c.text)).toBeLessThanOrEqual(50);
     expect(
@@ -81,9 +87,9 @@ describe('chunkDocument', () => {
     ).toBe(`${'x'.repeat(1000)}end.`);
   });
 
-  it('should give stable ids that change with source, position or text', () => {
-    const a = chunkDocument('s1', 'Hello.\n\n# H\n\nWorld.');
-    const b = chunkDocument('s1', 'Hello.\n\n# H\n\nWorld.');
+  it('should give stable ids that change with source, position or text', async () => {
+    const a = await rowsOf('s1', 'Hello.\n\n# H\n\nWorld.');
+    const b = await rowsOf('s1', 'Hello.\n\n# H\n\nWorld.');
     expect(a.map((c) => c.id)).toEqual(b.map((c) => c.id));
     expect(new Set(a.map((c) => c.id)).size).toBe(a.length);
     expect(chunkId('s1', 0, 'x')).not.toBe(chunkId('s2', 0, 'x'));
@@ -99,7 +105,7 @@ describe('chunkDocument', () => {
   });
 
   it('should return no chunks for blank text', () => {
-    expect(chunkDocument('s1', '  \n\n \n')).toEqual([]);
+    expect(chunkText('  \n\n \n')).toEqual([]);
   });
 });
 
@@ -117,7 +123,7 @@ describe('splitSentences', () => {
 describe('chunkQa', () => {
   it('should keep a question and its answer in one chunk whatever its size', () => {
     const answer = paragraph(0, 200);
-    const chunks = chunkQa('s1', 'How do refunds work?', answer);
+    const chunks = chunkQa('How do refunds work?', answer);
     expect(chunks).toHaveLength(1);
     expect(chunks[0]?.text.startsWith('How do refunds work?\n\n')).toBe(true);
     expect(chunks[0]?.text.endsWith(sentence(199))).toBe(true);

@@ -11,7 +11,11 @@ import { FakeEmbedder } from './fake-embedder.ts';
 const log = createLogger('silent');
 const open: { db: Database; store: LanceKnowledgeStore; cleanup: () => void }[] = [];
 
-async function openStore(embedder: FakeEmbedder | null = null, dir = tempDir()) {
+async function openStore(
+  embedder: FakeEmbedder | null = null,
+  dir = tempDir(),
+  opts: { writeSliceChars?: number } = {},
+) {
   const db = openDatabase(join(dir.dir, 'answerdesk.sqlite'));
   const conn = await openLance(dir.dir);
   const store = await LanceKnowledgeStore.open({
@@ -20,6 +24,7 @@ async function openStore(embedder: FakeEmbedder | null = null, dir = tempDir()) 
     log,
     embedder,
     optimizeDelayMs: 60_000,
+    ...opts,
   });
   open.push({ db, store, cleanup: dir.cleanup });
   return { db, store, conn, dir };
@@ -96,58 +101,80 @@ describe('LanceKnowledgeStore', () => {
     expect(hits.map((h) => h.sourceId)).toEqual(['s1']);
   });
 
-  it('should replace a source atomically: readers see the old chunks or the new ones, never both or neither', async () => {
-    const { store } = await openStore();
-    const versionA = [0, 1, 2].map((i) => row('cb1', 's1', i, `alpha text ${i} shared words`));
-    const versionB = [0, 1, 2, 3, 4].map((i) =>
-      row('cb1', 's1', i, `beta text number ${i} shared words`),
-    );
-    await store.add([...versionA, row('cb1', 's2', 0, 'another source with shared words')]);
-    const idsA = versionA
-      .map((r) => r.id)
-      .sort()
-      .join();
-    const idsB = versionB
-      .map((r) => r.id)
-      .sort()
-      .join();
-    const seen = new Set<string>();
-    let writing = true;
-    const reader = (async () => {
-      while (writing) {
-        const chunks = await store.sourceChunks('cb1', 's1');
-        const ids = chunks
+  it.each([
+    ['in one merge-insert', {}],
+    // Every row a write of its own: the rows are staged, then swapped in by one update.
+    ['staged in slices', { writeSliceChars: 1 }],
+  ])(
+    'should replace a source atomically %s: readers see the old chunks or the new ones, never both or neither',
+    async (_, opts) => {
+      const { store } = await openStore(null, tempDir(), opts);
+      const versionA = [0, 1, 2].map((i) => row('cb1', 's1', i, `alpha text ${i} shared words`));
+      const versionB = [0, 1, 2, 3, 4].map((i) =>
+        row('cb1', 's1', i, `beta text number ${i} shared words`),
+      );
+      await store.add([...versionA, row('cb1', 's2', 0, 'another source with shared words')]);
+      const idsA = versionA
+        .map((r) => r.id)
+        .sort()
+        .join();
+      const idsB = versionB
+        .map((r) => r.id)
+        .sort()
+        .join();
+      const seen = new Set<string>();
+      let writing = true;
+      const reader = (async () => {
+        while (writing) {
+          const chunks = await store.sourceChunks('cb1', 's1');
+          const ids = chunks
+            .map((c) => c.id)
+            .sort()
+            .join();
+          seen.add(ids);
+          expect([idsA, idsB]).toContain(ids);
+          const hits = await searchKnowledge(store, {
+            chatbotId: 'cb1',
+            query: 'shared words',
+            limit: 20,
+          });
+          const hitIds = hits
+            .filter((h) => h.sourceId === 's1')
+            .map((h) => h.chunkId)
+            .sort()
+            .join();
+          expect([idsA, idsB]).toContain(hitIds);
+        }
+      })();
+      for (let i = 0; i < 12; i++) {
+        await store.replaceSource('cb1', 's1', i % 2 === 0 ? versionB : versionA);
+      }
+      writing = false;
+      await reader;
+      expect(seen.size).toBeGreaterThanOrEqual(1);
+      expect(await store.countChunks('cb1', 's2')).toBe(1);
+      expect(
+        (await store.sourceChunks('cb1', 's1'))
           .map((c) => c.id)
           .sort()
-          .join();
-        seen.add(ids);
-        expect([idsA, idsB]).toContain(ids);
-        const hits = await searchKnowledge(store, {
-          chatbotId: 'cb1',
-          query: 'shared words',
-          limit: 20,
-        });
-        const hitIds = hits
-          .filter((h) => h.sourceId === 's1')
-          .map((h) => h.chunkId)
-          .sort()
-          .join();
-        expect([idsA, idsB]).toContain(hitIds);
-      }
-    })();
-    for (let i = 0; i < 12; i++) {
-      await store.replaceSource('cb1', 's1', i % 2 === 0 ? versionB : versionA);
-    }
-    writing = false;
-    await reader;
-    expect(seen.size).toBeGreaterThanOrEqual(1);
-    expect(await store.countChunks('cb1', 's2')).toBe(1);
-    expect(
-      (await store.sourceChunks('cb1', 's1'))
-        .map((c) => c.id)
-        .sort()
-        .join(),
-    ).toBe(idsA);
+          .join(),
+      ).toBe(idsA);
+    },
+  );
+
+  it('should drop the rows a crashed replace left staged or replaced when the index opens', async () => {
+    const dir = tempDir();
+    const first = await openStore(null, dir);
+    await first.store.add([
+      row('cb1', 's1', 0, 'the chunk searches see'),
+      // As a crash leaves them: staged rows not yet swapped in, replaced ones not yet deleted.
+      row('~staged:cb1', 's1', 1, 'a staged chunk'),
+      row('~replaced:cb1', 's1', 2, 'a replaced chunk'),
+    ]);
+    first.store.close();
+    const { store } = await openStore(null, dir);
+    expect(await store.countChunks()).toBe(1);
+    expect(await store.countChunks('cb1', 's1')).toBe(1);
   });
 
   it('should delete by source and by chatbot', async () => {

@@ -149,9 +149,10 @@ describe('answerdesk eval', () => {
       console.log = (...args: unknown[]) => logs.push(args.join(' '));
       const { runEval } = await import('../../src/knowledge/eval.ts');
       const { buildDeps } = await import('../../src/deps.ts');
+      const { addTextSources } = await import('../../src/sources/bulk.ts');
       let code: number;
       try {
-        code = await runEval([dir, '--run', runFile, '--limit', '10'], buildDeps);
+        code = await runEval([dir, '--run', runFile, '--limit', '10'], buildDeps, addTextSources);
       } finally {
         console.log = original;
       }

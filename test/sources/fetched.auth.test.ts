@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import type { TestApp } from '../helpers/app.ts';
-import { addJson, buildIngestApp, createChatbot, sourcesPath, upload } from '../helpers/ingest.ts';
 import { html, type LocalSite, startSite } from '../helpers/site.ts';
+import { addJson, buildIngestApp, createChatbot, sourcesPath, upload } from '../helpers/sources.ts';
 
 let t: TestApp;
 let site: LocalSite;

@@ -4,12 +4,12 @@ import { afterEach, describe, expect, it } from 'bun:test';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildDeps } from '../../src/deps.ts';
-import { INTERRUPTED_ERROR } from '../../src/knowledge/inline-sources.ts';
-import { createSourceRecord } from '../../src/knowledge/service.ts';
 import { createLogger } from '../../src/logging.ts';
+import { INTERRUPTED_ERROR } from '../../src/sources/inline.ts';
+import { createSourceRecord } from '../../src/sources/service.ts';
 import { ADMIN_TOKEN, buildTestApp, type TestApp, tempDir } from '../helpers/app.ts';
 import { fillDisk } from '../helpers/disk-full.ts';
-import { FakeEmbedder } from './fake-embedder.ts';
+import { FakeEmbedder } from '../knowledge/fake-embedder.ts';
 
 const open: TestApp[] = [];
 afterEach(async () => {
@@ -77,7 +77,7 @@ describe('text sources with a full disk', () => {
   it('should mark a text source left indexing failed once writes pass again', async () => {
     const { t, chatbotId, listSources } = await appWithChatbot();
     // As if the disk had refused even the rollback of a failed add.
-    createSourceRecord(t.deps.db, chatbotId, { type: 'text', title: 'Stuck', status: 'indexing' });
+    createSourceRecord(t.deps, chatbotId, { type: 'text', title: 'Stuck', status: 'indexing' });
     const free = fillDisk(t.deps.db);
     expect((await t.request('/readyz', { auth: false })).status).toBe(503);
     free();
@@ -113,12 +113,12 @@ describe('text sources with a full disk', () => {
           )
         ).json()
       ).id as string;
-      const text = createSourceRecord(first.deps.db, chatbotId, {
+      const text = createSourceRecord(first.deps, chatbotId, {
         type: 'text',
         title: 'Mid-request',
         status: 'indexing',
       });
-      const url = createSourceRecord(first.deps.db, chatbotId, {
+      const url = createSourceRecord(first.deps, chatbotId, {
         type: 'url',
         title: 'https://shop.test/',
         status: 'indexing',

@@ -1,14 +1,24 @@
-// Builders for ingestion route tests: a test app allowed to crawl 127.0.0.1, uploads, polling.
+// Builders for source route tests: a test app allowed to crawl 127.0.0.1, uploads, polling.
 import type { PageExtractor } from '../../src/ingest/crawl.ts';
 import { extractHtml } from '../../src/ingest/html.ts';
 import { buildTestApp, type TestApp } from './app.ts';
+import type { ProbeResult } from './health-probe-worker.ts';
 
-/** Reads crawled pages in the test's own process (crawl logic tests; the app uses processes). */
+/**
+ * Reads crawled pages in the test's own process (crawl logic tests; the app uses processes), the
+ * whole text as one passage.
+ */
 export const inProcessPages: PageExtractor = {
-  html: async (html, fallbackTitle) => ({
-    ...extractHtml(html, fallbackTitle),
-    format: 'markdown',
-  }),
+  html: async (html, fallbackTitle) => {
+    const { title, text } = extractHtml(html, fallbackTitle);
+    return {
+      title,
+      format: 'markdown',
+      chars: text.trim().length,
+      textSha256: new Bun.CryptoHasher('sha256').update(text).digest('hex'),
+      passages: [{ headingPath: [], text }],
+    };
+  },
 };
 
 /** A test app whose URL sources may reach local servers, with no politeness delay. */
@@ -78,30 +88,29 @@ export const SOURCE_FIELDS = [
 ];
 
 /**
- * Runs the worker until it is idle while timing GET /healthz on the real server every ~20 ms
- * (at least once); returns the slowest answer in ms and how many were timed.
+ * Times GET /healthz on the real server every ~20 ms, from another thread (health-probe-worker.ts),
+ * until `work` settles; returns the slowest answer in ms and how many were timed (at least one).
  */
-export async function healthWhileDraining(
-  t: TestApp,
+export async function healthWhile(
   serverUrl: string,
+  work: Promise<unknown>,
 ): Promise<{ slowestMs: number; samples: number }> {
-  let drained = false;
-  const draining = t.deps.worker.drain().finally(() => {
-    drained = true;
+  const probe = new Worker(new URL('./health-probe-worker.ts', import.meta.url));
+  const result = new Promise<ProbeResult>((resolve) => {
+    probe.onmessage = (event) => resolve(event.data);
   });
-  let slowestMs = 0;
-  let samples = 0;
-  do {
-    const started = performance.now();
-    const res = await fetch(`${serverUrl}/healthz`);
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`);
-    slowestMs = Math.max(slowestMs, performance.now() - started);
-    samples++;
-    // Probe pacing, not a wait for work: back-to-back requests would take the CPU the
-    // (lower-priority) extractor process needs and slow the very work being measured.
-    if (!drained) await new Promise((resolve) => setTimeout(resolve, 20));
-  } while (!drained);
-  await draining;
-  return { slowestMs, samples };
+  probe.postMessage({ url: serverUrl });
+  try {
+    await work;
+  } finally {
+    probe.postMessage('stop');
+  }
+  const { failure, ...timing } = await result;
+  probe.terminate();
+  if (failure) throw new Error(failure);
+  return timing;
 }
+
+/** `healthWhile` the worker runs until it is idle. */
+export const healthWhileDraining = (t: TestApp, serverUrl: string) =>
+  healthWhile(serverUrl, t.deps.worker.drain());

@@ -3,16 +3,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createChatbot as createChatbotRow } from '../../src/chatbots/service.ts';
 import { loadConfig } from '../../src/config.ts';
-import { Progress, parseIngestArgs } from '../../src/ingest/cli.ts';
-import { readServiceMarker, writeServiceMarker } from '../../src/ingest/service-marker.ts';
-import { listSources } from '../../src/knowledge/service.ts';
+import { Progress, parseIngestArgs } from '../../src/sources/cli.ts';
+import { listSources } from '../../src/sources/service.ts';
+import { readServiceMarker, writeServiceMarker } from '../../src/sources/service-marker.ts';
 import { openDatabase } from '../../src/storage/sqlite/db.ts';
 import { ADMIN_TOKEN, tempDir } from '../helpers/app.ts';
 import { makeDocx } from '../helpers/docx.ts';
-import { buildIngestApp, createChatbot } from '../helpers/ingest.ts';
 import { makePdf } from '../helpers/pdf.ts';
 import { FROM_SOURCE, runCli } from '../helpers/process.ts';
 import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
+import { buildIngestApp, createChatbot } from '../helpers/sources.ts';
 
 // Each CLI run is a new process that opens SQLite and LanceDB: generous timeouts for a busy machine.
 

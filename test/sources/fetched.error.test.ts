@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import type { TestApp } from '../helpers/app.ts';
 import { makeDocx } from '../helpers/docx.ts';
+import { makePdf } from '../helpers/pdf.ts';
+import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
 import {
   addJson,
   buildIngestApp,
@@ -8,9 +10,7 @@ import {
   getSourceJson,
   sourcesPath,
   upload,
-} from '../helpers/ingest.ts';
-import { makePdf } from '../helpers/pdf.ts';
-import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
+} from '../helpers/sources.ts';
 
 let t: TestApp;
 let site: LocalSite;

@@ -1,46 +1,49 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { knowledgeCtx } from '../../src/knowledge/index.ts';
-import {
-  createSourceRecord,
-  deleteSource,
-  getSource,
-  ingestDocument,
-  ingestDocuments,
-  type KnowledgeCtx,
-  setSourceStatus,
-} from '../../src/knowledge/service.ts';
+import { deleteSource, indexDocuments, textDocument } from '../../src/sources/indexing.ts';
+import { createSourceRecord, getSource, setSourceStatus } from '../../src/sources/service.ts';
+import type { SourcesDeps } from '../../src/sources/types.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { FakeEmbedder } from './fake-embedder.ts';
+import { FakeEmbedder } from '../knowledge/fake-embedder.ts';
 
 let t: TestApp;
-let ctx: KnowledgeCtx;
+let ctx: SourcesDeps;
 let chatbotId: string;
 const embedder = new FakeEmbedder(32);
 beforeAll(async () => {
   t = await buildTestApp({}, { embedder });
-  ctx = knowledgeCtx(t.deps);
+  ctx = t.deps.sources;
   chatbotId = (
     await (await t.request('/api/v1/chatbots', { method: 'POST', json: { name: 'S' } })).json()
   ).id;
 });
+type Text = { title: string; text: string; url?: string };
+/** Indexes texts as the documents of `source` (chunked here, as text sources are). */
+const indexTexts = (source: { id: string }, texts: Text[]) =>
+  indexDocuments(
+    ctx,
+    source,
+    texts.map((d) => textDocument(d)),
+  );
+const indexText = (source: { id: string }, text: Text) => indexTexts(source, [text]);
+
 afterAll(async () => {
   await t.deps.knowledge.settle();
   t.deps.knowledge.close();
   await t.close();
 });
 
-describe('ingestDocuments (the entry point of background ingestion jobs)', () => {
+describe('indexDocuments (where every source is indexed)', () => {
   it('should index every page of a source with its own url and report progress fields', async () => {
-    const source = createSourceRecord(t.deps.db, chatbotId, {
+    const source = createSourceRecord(t.deps, chatbotId, {
       type: 'sitemap',
       title: 'docs.example.com',
       url: 'https://docs.example.com/sitemap.xml',
       input: { url: 'https://docs.example.com/sitemap.xml', maxPages: 10 },
     });
     expect(source.status).toBe('pending');
-    setSourceStatus(t.deps.db, source.id, { status: 'indexing', progress: { done: 1, total: 2 } });
+    setSourceStatus(t.deps, source.id, { status: 'indexing', progress: { done: 1, total: 2 } });
     expect(getSource(t.deps.db, chatbotId, source.id).progress).toEqual({ done: 1, total: 2 });
-    const done = await ingestDocuments(ctx, source, [
+    const done = await indexTexts(source, [
       {
         title: 'Install',
         text: '# Install\n\nRun the installer.',
@@ -62,28 +65,28 @@ describe('ingestDocuments (the entry point of background ingestion jobs)', () =>
   });
 
   it('should skip unchanged content and not call the embedder again', async () => {
-    const source = createSourceRecord(t.deps.db, chatbotId, { type: 'url', title: 'Page' });
+    const source = createSourceRecord(t.deps, chatbotId, { type: 'url', title: 'Page' });
     const doc = {
       title: 'Pricing',
       text: 'Plans start at 10 euros.',
       url: 'https://x.test/pricing',
     };
-    const first = await ingestDocument(ctx, source, doc);
+    const first = await indexText(source, doc);
     expect(first).toMatchObject({ title: 'Pricing', url: 'https://x.test/pricing', chunkCount: 1 });
     const calls = embedder.calls;
-    const again = await ingestDocument(ctx, source, doc);
+    const again = await indexText(source, doc);
     expect(embedder.calls).toBe(calls);
     expect(again.updatedAt).toBe(first.updatedAt);
   });
 
   it('should mark the source failed with the reason and keep its previous chunks', async () => {
-    const source = createSourceRecord(t.deps.db, chatbotId, { type: 'url', title: 'Page' });
-    await ingestDocument(ctx, source, { title: 'Old', text: 'Old content stays.' });
+    const source = createSourceRecord(t.deps, chatbotId, { type: 'url', title: 'Page' });
+    await indexText(source, { title: 'Old', text: 'Old content stays.' });
     embedder.failWith = new Error('embedding endpoint answered 503');
     try {
-      await expect(
-        ingestDocument(ctx, source, { title: 'New', text: 'New content.' }),
-      ).rejects.toThrow('503');
+      await expect(indexText(source, { title: 'New', text: 'New content.' })).rejects.toThrow(
+        '503',
+      );
     } finally {
       embedder.failWith = null;
     }
@@ -96,12 +99,12 @@ describe('ingestDocuments (the entry point of background ingestion jobs)', () =>
   });
 
   it('should leave no chunks behind when the source is deleted while it is being indexed', async () => {
-    const source = createSourceRecord(t.deps.db, chatbotId, { type: 'url', title: 'Page' });
+    const source = createSourceRecord(t.deps, chatbotId, { type: 'url', title: 'Page' });
     let release = () => {};
     embedder.gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const ingesting = ingestDocument(ctx, source, { title: 'Gone', text: 'Soon deleted.' });
+    const ingesting = indexText(source, { title: 'Gone', text: 'Soon deleted.' });
     await deleteSource(ctx, chatbotId, source.id);
     embedder.gate = null;
     release();
@@ -110,10 +113,8 @@ describe('ingestDocuments (the entry point of background ingestion jobs)', () =>
   });
 
   it('should fail a document without text and index nothing', async () => {
-    const source = createSourceRecord(t.deps.db, chatbotId, { type: 'file', title: 'empty.pdf' });
-    await expect(
-      ingestDocument(ctx, source, { title: 'empty.pdf', text: ' \n ' }),
-    ).rejects.toThrow();
+    const source = createSourceRecord(t.deps, chatbotId, { type: 'file', title: 'empty.pdf' });
+    await expect(indexText(source, { title: 'empty.pdf', text: ' \n ' })).rejects.toThrow();
     expect(getSource(t.deps.db, chatbotId, source.id).status).toBe('failed');
     expect(await t.deps.knowledge.countChunks(chatbotId, source.id)).toBe(0);
   });

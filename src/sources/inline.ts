@@ -2,29 +2,28 @@
 // left `indexing`: an add that fails is rolled back (no row, no chunks, an error answered), and
 // a source a crash or a full disk left `indexing` is marked failed at start and when storage
 // accepts writes again.
-import type { Database } from 'bun:sqlite';
 import { AppError } from '../errors.ts';
-import type { Logger } from '../logging.ts';
 import { storageFailureReason } from '../storage/sqlite/write-health.ts';
+import { type IndexDoc, indexDocuments, qaDocument, textDocument } from './indexing.ts';
 import type { QaSourceBody, Source, SourceType, TextSourceBody } from './model.ts';
 import {
   createSourceRecord,
+  deleteSourceRecord,
+  failUnfinishedInlineSources,
   getSource,
   getSourceInput,
-  type IngestDoc,
-  ingestDocument,
-  type KnowledgeCtx,
 } from './service.ts';
+import type { SourcesDeps } from './types.ts';
 
 /** The error a source left `indexing` by an interruption gets. */
 export const INTERRUPTED_ERROR =
   'indexing was interrupted (a restart or a full disk); refresh the source to index it again';
 
 /** The document a text or Q&A source indexes, from its stored input. */
-function documentOf(type: SourceType, input: Record<string, unknown>): IngestDoc | null {
-  if (type === 'text') return { title: String(input.title), text: String(input.text) };
-  if (type === 'qa')
-    return { title: String(input.question), text: String(input.answer), kind: 'qa' };
+function documentOf(type: SourceType, input: Record<string, unknown>): IndexDoc | null {
+  if (type === 'text')
+    return textDocument({ title: String(input.title), text: String(input.text) });
+  if (type === 'qa') return qaDocument(String(input.question), String(input.answer));
   return null;
 }
 
@@ -45,39 +44,38 @@ function storageError(e: unknown, consequence: string): unknown {
  * full.
  */
 export async function createInlineSource(
-  ctx: KnowledgeCtx,
+  deps: SourcesDeps,
   chatbotId: string,
   body: TextSourceBody | QaSourceBody,
 ): Promise<Source> {
+  const title = body.type === 'text' ? body.title.trim() : body.question.trim();
   const input =
-    body.type === 'text'
-      ? { title: body.title.trim(), text: body.text }
-      : { question: body.question.trim(), answer: body.answer };
+    body.type === 'text' ? { title, text: body.text } : { question: title, answer: body.answer };
   let source: Source;
   try {
-    source = createSourceRecord(ctx.db, chatbotId, {
+    source = createSourceRecord(deps, chatbotId, {
       type: body.type,
-      title: body.type === 'text' ? (input.title as string) : (input.question as string),
+      title,
       externalId: body.externalId ?? null,
       status: 'indexing',
       input,
     });
   } catch (e) {
-    ctx.storage?.report(e);
+    deps.storage.report(e);
     throw storageError(e, 'the source was not added');
   }
   try {
-    return await ingestDocument(ctx, source, documentOf(body.type, input) as IngestDoc, {
+    return await indexDocuments(deps, source, [documentOf(body.type, input) as IndexDoc], {
       force: true,
     });
   } catch (e) {
     try {
-      await ctx.store.deleteSource(chatbotId, source.id);
-      ctx.db.query('DELETE FROM sources WHERE id = ?').run(source.id);
+      await deps.knowledge.deleteSource(chatbotId, source.id);
+      deleteSourceRecord(deps.db, source.id);
     } catch (rollbackError) {
       // Left `failed` (or `indexing`, which recoverInterruptedSources marks failed later).
-      ctx.storage?.report(rollbackError);
-      ctx.log.error(
+      deps.storage.report(rollbackError);
+      deps.log.error(
         { err: rollbackError, sourceId: source.id },
         'could not take out a source whose indexing failed',
       );
@@ -87,19 +85,18 @@ export async function createInlineSource(
 }
 
 /** Re-indexes a text or Q&A source from its stored input; unchanged content is skipped. */
-export async function refreshSource(
-  ctx: KnowledgeCtx,
+export async function refreshInlineSource(
+  deps: SourcesDeps,
   chatbotId: string,
   sourceId: string,
 ): Promise<Source> {
-  const source = getSource(ctx.db, chatbotId, sourceId);
-  const doc = documentOf(source.type, getSourceInput(ctx.db, sourceId));
+  const source = getSource(deps.db, chatbotId, sourceId);
+  const doc = documentOf(source.type, getSourceInput(deps.db, sourceId));
   if (!doc) {
-    // URL, sitemap and file sources are re-fetched by their background job (ingestion feature).
     throw new AppError('BAD_REQUEST', `Refreshing a ${source.type} source is not supported`);
   }
   try {
-    return await ingestDocument(ctx, source, doc);
+    return await indexDocuments(deps, source, [doc]);
   } catch (e) {
     throw storageError(e, 'the source keeps its previous chunks');
   }
@@ -107,17 +104,28 @@ export async function refreshSource(
 
 /**
  * Marks failed the text and Q&A sources left `indexing` (their request died with the process, or
- * the disk refused even the rollback). Run at start and when storage accepts writes again; a
- * request still indexing one meanwhile sets it `ready` when it ends. URL, sitemap and file
- * sources belong to their background jobs, which resume on their own.
+ * the disk refused even the rollback). A request still indexing one meanwhile sets it `ready`
+ * when it ends. URL, sitemap and file sources belong to their background jobs, which resume on
+ * their own.
  */
-export function recoverInterruptedSources(db: Database, log: Logger): number {
-  const changed = db
-    .query(
-      `UPDATE sources SET status = 'failed', error = ?, updated_at = ?
-       WHERE type IN ('text', 'qa') AND status IN ('pending', 'indexing')`,
-    )
-    .run(INTERRUPTED_ERROR, new Date().toISOString()).changes;
-  if (changed > 0) log.warn({ sources: changed }, 'marked interrupted text and Q&A sources failed');
+export function recoverInterruptedSources(deps: SourcesDeps): number {
+  const changed = failUnfinishedInlineSources(deps, INTERRUPTED_ERROR);
+  if (changed > 0) {
+    deps.log.warn({ sources: changed }, 'marked interrupted text and Q&A sources failed');
+  }
   return changed;
+}
+
+/**
+ * Runs `recoverInterruptedSources` now (at start; a disk already full is reported, not thrown)
+ * and again whenever writes pass after a failure. Called once per process by `buildDeps`.
+ */
+export function recoverSourcesOnStart(deps: SourcesDeps): void {
+  const recover = () => recoverInterruptedSources(deps);
+  try {
+    recover();
+  } catch (err) {
+    if (!deps.storage.report(err)) throw err;
+  }
+  deps.storage.onRecovered(recover);
 }

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync } from 'node:fs';
-import { uploadPath } from '../../src/ingest/service.ts';
+import { uploadPath } from '../../src/sources/fetched.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { makeDocx } from '../helpers/docx.ts';
+import { makePdf } from '../helpers/pdf.ts';
+import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
 import {
   addJson,
   buildIngestApp,
@@ -12,9 +14,7 @@ import {
   searchHits,
   sourcesPath,
   upload,
-} from '../helpers/ingest.ts';
-import { makePdf } from '../helpers/pdf.ts';
-import { html, type LocalSite, startSite, urlset } from '../helpers/site.ts';
+} from '../helpers/sources.ts';
 
 let t: TestApp;
 let site: LocalSite;

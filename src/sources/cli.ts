@@ -6,13 +6,13 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { type Config, loadConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { DEFAULT_MAX_PAGES, MAX_PAGES_HARD } from '../ingest/crawl.ts';
+import { SUPPORTED_EXTENSIONS } from '../ingest/file-type.ts';
 import type { LanceKnowledgeStore } from '../knowledge/index-store.ts';
-import type { Source } from '../knowledge/model.ts';
 import { createLogger, type Logger } from '../logging.ts';
-import { DEFAULT_MAX_PAGES, MAX_PAGES_HARD } from './crawl.ts';
-import { SUPPORTED_EXTENSIONS } from './file-type.ts';
-import type { IngestDeps } from './service.ts';
+import type { Source } from './model.ts';
 import { readServiceMarker } from './service-marker.ts';
+import type { SourcesDeps } from './types.ts';
 
 export const INGEST_USAGE = 'answerdesk ingest <chatbotId> <path|url> [--sitemap] [--max-pages N]';
 
@@ -225,7 +225,7 @@ async function viaService(
 export type IngestCommandDeps = {
   db: Database;
   knowledge: LanceKnowledgeStore;
-  ingest: IngestDeps;
+  sources: SourcesDeps;
   /** Stops and closes everything `open` started. */
   close: () => Promise<void>;
 };
@@ -242,11 +242,12 @@ async function direct(
   progress: Progress,
 ): Promise<Outcome[]> {
   const { getChatbot } = await import('../chatbots/service.ts');
-  const { getSource } = await import('../knowledge/service.ts');
-  const { createFileSource, createRemoteSource, runIngestion } = await import('./service.ts');
+  const { getSource } = await import('./service.ts');
+  const { createFileSource, createRemoteSource } = await import('./fetched.ts');
+  const { fetchSource } = await import('./fetch-job.ts');
   const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const deps = await open(config, log);
-  const { ingest } = deps;
+  const { sources } = deps;
   // Ctrl-C ends the current item as `failed` ("interrupted") instead of leaving it `indexing`
   // with no job to finish it.
   const interrupted = new AbortController();
@@ -261,19 +262,19 @@ async function direct(
       try {
         const created =
           job.kind === 'file'
-            ? await createFileSource(ingest, args.chatbotId, {
+            ? await createFileSource(sources, args.chatbotId, {
                 file: new File(
                   [await Bun.file(job.path).bytes()],
                   job.path.replace(/^.*[\\/]/, ''),
                 ),
               })
-            : createRemoteSource(ingest, args.chatbotId, {
+            : createRemoteSource(sources, args.chatbotId, {
                 type: job.kind,
                 url: job.url,
                 maxPages: job.kind === 'sitemap' ? job.maxPages : DEFAULT_MAX_PAGES,
               });
         if (jobs.length > 1) progress.update(job.label, i, jobs.length, 'files', true);
-        await runIngestion(ingest, created.id, {
+        await fetchSource(sources, created.id, {
           signal: interrupted.signal,
           finalAttempt: true,
           onProgress: (done, total) => progress.update(job.label, done, total, 'pages'),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { SOURCE_FIELDS } from '../helpers/ingest.ts';
+import { SOURCE_FIELDS } from '../helpers/sources.ts';
 
 let t: TestApp;
 let chatbotId: string;

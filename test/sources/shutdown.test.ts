@@ -1,6 +1,6 @@
 import { expect, it } from 'bun:test';
-import { addJson, buildIngestApp, createChatbot, getSourceJson } from '../helpers/ingest.ts';
 import { html, startSite, urlset } from '../helpers/site.ts';
+import { addJson, buildIngestApp, createChatbot, getSourceJson } from '../helpers/sources.ts';
 
 it('should interrupt a running crawl at shutdown and leave its job to resume', async () => {
   const t = await buildIngestApp();

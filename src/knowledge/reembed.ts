@@ -1,0 +1,63 @@
+// Re-embedding: every chunk copied into a fresh table with vectors of the configured embedder (or
+// none), so that vectors of two models are never compared.
+import type * as lancedb from '@lancedb/lancedb';
+import type { Embedder } from '../embeddings/types.ts';
+import type { LanceConnection } from '../storage/lancedb/db.ts';
+import {
+  type ChunkRow,
+  chunkSchema,
+  chunkTable,
+  STORED_COLUMNS,
+  storedChunkOf,
+} from './chunk-arrow.ts';
+import { embedAll, embedTextOf } from './chunk-rows.ts';
+import { createChunksTable, type IndexRecord } from './index-table.ts';
+
+/** Rows copied (and embedded) per write. */
+const COPY_BATCH_ROWS = 2048;
+
+/**
+ * Creates the table `record` names (dropping a leftover of that name) and copies every chunk of
+ * `old` into it, embedded with `embedder` when the record has a dimension. Returns the new table
+ * and the number of chunks copied; the caller records it and swaps.
+ */
+export async function copyIntoNewTable(opts: {
+  conn: LanceConnection;
+  old: lancedb.Table;
+  record: IndexRecord;
+  embedder: Embedder | null;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<{ table: lancedb.Table; copied: number }> {
+  const { conn, old, record, embedder } = opts;
+  const names = await conn.tableNames();
+  if (names.includes(record.table_name)) await conn.dropTable(record.table_name);
+  const table = await createChunksTable(conn, record.table_name, record.dimension);
+  const total = await old.countRows();
+  let copied = 0;
+  const batch: ChunkRow[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const vectors =
+      record.dimension === null || !embedder
+        ? undefined
+        : await embedAll(embedder, batch.map(embedTextOf));
+    await table.add(chunkTable(chunkSchema(record.dimension), batch, vectors));
+    copied += batch.length;
+    batch.length = 0;
+    opts.onProgress?.(copied, total);
+  };
+  for await (const records of old
+    .query()
+    .select([...STORED_COLUMNS, 'chatbot_id', 'search_text'])) {
+    for (const r of records.toArray()) {
+      batch.push({
+        ...storedChunkOf(r),
+        chatbotId: String(r.chatbot_id),
+        searchText: String(r.search_text ?? ''),
+      });
+      if (batch.length >= COPY_BATCH_ROWS) await flush();
+    }
+  }
+  await flush();
+  return { table, copied };
+}
