@@ -12,7 +12,7 @@ import {
   crispConversation,
   hoursFrom,
   mute,
-  unmute,
+  resolveConversation,
 } from '../conversations/service.ts';
 import type { Worker } from '../jobs/worker.ts';
 import type { Connection } from './connections.ts';
@@ -134,7 +134,7 @@ export function handleEvent(
       const data = parse(SetStateData, envelope.data);
       if (data.state !== 'resolved') return 'ignored';
       const conversation = crispConversation(deps.db, sessionOf(data), new Date(now));
-      unmute(deps.db, conversation.id, { restartHistory: true }, new Date(now));
+      resolveConversation(deps.db, conversation.id, new Date(now));
       return 'resumed';
     }
     case 'session:set_routing': {
