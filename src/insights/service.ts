@@ -68,7 +68,7 @@ function suggestedAnswer(db: Database, messageIds: string[]): string | null {
 }
 
 /** Groups the period's handoffs by their (open) group, most frequent first. */
-function openGroups(deps: InsightsDeps, handoffs: BotTurn[]): UnansweredGroup[] {
+function openGroups(deps: GroupingDeps, handoffs: BotTurn[]): UnansweredGroup[] {
   const members = new Map(
     membersOf(
       deps.db,
@@ -107,7 +107,7 @@ function openGroups(deps: InsightsDeps, handoffs: BotTurn[]): UnansweredGroup[] 
  * yet are placed first), and the answers given on a weak best passage.
  */
 export async function unansweredReport(
-  deps: InsightsDeps,
+  deps: GroupingDeps,
   chatbotId: string,
   range: { from: Date; to: Date },
   minimums: ScoreMinimums,
