@@ -1,6 +1,7 @@
 // createApp(deps): the whole HTTP surface, assembled from feature plugins. Tests use it directly.
 // Each feature takes the deps it declares; `AppDeps` (src/deps.ts) has them all.
 import { Elysia } from 'elysia';
+import { analyticsRoutes } from './analytics/index.ts';
 import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
 import { conversationRoutes } from './conversations/index.ts';
@@ -14,6 +15,7 @@ import { docs } from './http/docs.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
 import { requestContext } from './http/request-context.ts';
+import { insightsRoutes } from './insights/index.ts';
 import { knowledgeRoutes } from './knowledge/index.ts';
 import { planRoutes } from './plans/index.ts';
 import { usageRoutes } from './quotas/index.ts';
@@ -78,7 +80,9 @@ export function createApp(deps: AppDeps) {
     .use(knowledgeRoutes(deps))
     .use(answerRoutes(deps))
     .use(conversationRoutes(deps))
-    .use(crispRoutes(deps));
+    .use(crispRoutes(deps))
+    .use(insightsRoutes(deps))
+    .use(analyticsRoutes(deps));
   routes = () => app.routes;
   return app;
 }

@@ -340,3 +340,16 @@ export function unmute(
      WHERE id = ?`,
   ).run(at, options.restartHistory ? 1 : 0, at, conversationId);
 }
+
+/**
+ * The conversation was resolved (Crisp `session:set_state` resolved): the bot may speak again with
+ * a fresh history, and the resolution is recorded for the analytics (auto-resolved, reopened).
+ */
+export function resolveConversation(db: Database, conversationId: string, now: Date) {
+  db.transaction(() => {
+    unmute(db, conversationId, { restartHistory: true }, now);
+    db.query(
+      'INSERT INTO conversation_resolutions (conversation_id, resolved_at) VALUES (?, ?)',
+    ).run(conversationId, now.toISOString());
+  })();
+}

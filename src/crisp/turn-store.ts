@@ -365,3 +365,30 @@ export function isOurPost(
       .get(websiteId, sessionId, message.fingerprint, message.content, inFlightSince);
   return inFlight ? 'in_flight' : null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reply times (the analytics, src/analytics/)
+
+/**
+ * Each turn of a chatbot that posted a visitor-facing message (reply, handoff or quota text), for
+ * visitor messages that arrived in [fromMs, toMs): when the first of its messages reached the
+ * webhook (`received_at`) and when its first visitor-facing post was sent (`sent_at`).
+ */
+export function replyTimes(
+  db: Database,
+  chatbotId: string,
+  fromMs: number,
+  toMs: number,
+): { receivedAt: number; sentAt: number }[] {
+  return db
+    .query<{ receivedAt: number; sentAt: number }, [string, number, number]>(
+      `SELECT MIN(i.received_at) AS receivedAt,
+         (SELECT MIN(o.sent_at) FROM crisp_outbox o
+          WHERE o.job_id = i.job_id AND o.kind != 'note' AND o.state = 'sent') AS sentAt
+       FROM crisp_inbox i
+       WHERE i.chatbot_id = ? AND i.author = 'visitor' AND i.job_id IS NOT NULL
+         AND i.received_at >= ? AND i.received_at < ?
+       GROUP BY i.job_id HAVING sentAt IS NOT NULL`,
+    )
+    .all(chatbotId, fromMs, toMs);
+}

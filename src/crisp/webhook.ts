@@ -13,7 +13,7 @@ import {
   crispConversation,
   hoursFrom,
   mute,
-  unmute,
+  resolveConversation,
 } from '../conversations/service.ts';
 import { rescheduleJob } from '../jobs/schedule.ts';
 import type { Worker } from '../jobs/worker.ts';
@@ -188,7 +188,7 @@ export function handleEvent(
       const data = parse(SetStateData, envelope.data);
       if (data.state !== 'resolved') return ignored('not_resolved');
       const conversation = crispConversation(deps.db, sessionOf(data), new Date(now));
-      unmute(deps.db, conversation.id, { restartHistory: true }, new Date(now));
+      resolveConversation(deps.db, conversation.id, new Date(now));
       return did('resumed');
     }
     case 'session:set_routing': {

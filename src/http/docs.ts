@@ -146,6 +146,7 @@ export function buildOpenApiDocument(
       { name: 'conversations', description: 'Conversations, their messages and bot state' },
       { name: 'crisp', description: 'The Crisp integration: connect, status, test' },
       { name: 'plans', description: 'Named quota plans that chatbots follow' },
+      { name: 'insights', description: 'What the bot could not answer, and outcomes over time' },
       { name: 'health', description: 'Liveness, readiness and metrics' },
       { name: 'docs', description: 'This documentation' },
       { name: 'dashboard', description: "The support lead's dashboard (a page for browsers)" },

@@ -3,9 +3,11 @@
 // chat and Crisp conversations answered through the fake Groq). Runs when /usr/bin/chromium
 // exists; with REQUIRE_BROWSER=1 (CI) a missing Chromium is a failure, not a skip.
 //
-// The insights, analytics, answer-test and delivery-log routes are not in the server yet: the first
-// test checks the page says so in plain words; the second answers them inside the browser with
-// their documented shapes (docs/notes/dashboard.md) and checks the page uses them fully.
+// The unanswered questions and the analytics come from the server's real routes (a group of Crisp
+// questions handed off for lack of an answer, one answered by an operator). The answer-test and
+// delivery-log routes are not in the server yet: the first test checks the page says so in plain
+// words; the second answers them inside the browser with their documented shapes
+// (docs/notes/dashboard.md) and checks the page uses everything fully.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { PLUGIN_TOKEN } from '../crisp/harness.ts';
 import {
   delivery,
   type FakeCrisp,
+  operatorMessage,
   startFakeCrisp,
   visitorMessage,
   WEBSITE_ID,
@@ -47,76 +50,24 @@ const CHROMIUM_FLAGS = [
 ];
 
 /** The routes the page calls that the server does not have yet. */
-const COMING = /\/(insights\/unanswered|analytics|tests|integrations\/crisp\/deliveries)(\/|\?|$)/;
+const COMING = /\/(tests|integrations\/crisp\/deliveries)(\/|\?|$)/;
 
 const day = (i: number) => new Date(Date.UTC(2026, 0, 1 + i)).toISOString();
 
-/** One interval of the analytics answer, as the insights issue defines it. */
-const interval = (i: number) => ({
-  start: day(i),
-  conversations: 10 + i,
-  visitorMessages: 25 + i,
-  botAnswers: 18 + i,
-  handoffs: { no_answer: i % 3, asked_for_human: 1, frustration: 0, error: i % 2, quota: 0 },
-  autoResolved: 6 + i,
-  humanTakeovers: 2,
-  reopened: 0,
-  replyLatencyMs: { p50: 900 + 10 * i, p90: 2100 + 20 * i },
-  llm: { tokens: 12_000 + 100 * i, costUsd: 0.01 * (i + 1) },
-});
+/** What the operator answered in Crisp to the question about Mars. */
+const OPERATOR_REPLY = 'We ship to Earth addresses only.';
 
 /**
- * The coming routes, answered inside the browser with the shapes the insights issue documents
- * (no request leaves the page for them); `posted` records the bodies the page sent.
+ * The coming routes, answered inside the browser with the shapes their issue documents (no
+ * request leaves the page for them).
  */
-function comingRoutes(posted: { path: string; body: unknown }[]) {
+function comingRoutes() {
   let runPolls = 0;
   return async (route: Route) => {
     const request = route.request();
     const path = new URL(request.url()).pathname.replace(/^\/api\/v1\/chatbots\/[^/]+/, '');
     const json = (status: number, body: unknown) =>
       route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
-    if (request.method() !== 'GET') {
-      posted.push({ path: `${request.method()} ${path}`, body: request.postDataJSON() });
-    }
-    if (path === '/analytics') {
-      const series = Array.from({ length: 14 }, (_, i) => interval(i));
-      return json(200, { totals: { ...interval(0), conversations: 231, botAnswers: 180 }, series });
-    }
-    if (path === '/insights/unanswered') {
-      return json(200, {
-        groups: [
-          {
-            id: 'grp_mars',
-            count: 7,
-            examples: ['Do you ship to Mars?', 'Can you deliver to Mars?'],
-            lastSeenAt: new Date().toISOString(),
-            sessionIds: ['session_mars'],
-            suggestedAnswer: 'We ship to Earth addresses only.',
-          },
-          {
-            id: 'grp_spam',
-            count: 2,
-            examples: ['buy cheap watches'],
-            lastSeenAt: new Date().toISOString(),
-            sessionIds: [],
-            suggestedAnswer: null,
-          },
-        ],
-        lowConfidence: [],
-      });
-    }
-    if (path === '/insights/unanswered/grp_mars/qa') {
-      return json(201, {
-        id: 'src_mars',
-        type: 'qa',
-        title: 'Do you ship to Mars?',
-        status: 'ready',
-      });
-    }
-    if (path === '/insights/unanswered/grp_spam' && request.method() === 'DELETE') {
-      return route.fulfill({ status: 204 });
-    }
     if (path === '/tests') {
       return json(200, {
         items: [
@@ -207,7 +158,7 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     groq.setDefault((req: FakeRequest) => {
       const last = req.body.messages.at(-1)?.content ?? '';
       if (req.kind === 'condense') return fakeRewrite(last.replace(/^[\s\S]*Latest message: /, ''));
-      return last.includes('Mars') || JSON.stringify(req.body.messages).includes('Mars')
+      return /Mars|watches/.test(last) || JSON.stringify(req.body.messages).includes('Mars')
         ? fakeHandoff('no_answer')
         : fakeAnswer('Refunds take 5 business days [1].');
     });
@@ -242,8 +193,11 @@ describe.if(hasChromium)('dashboard in a browser', () => {
       },
     });
     const hook = connected.body.webhookUrl.replace(/^https?:\/\/[^/]+/, server.url);
+    // Mars is asked twice (one group), the watches once; the Mars one is the latest conversation.
     for (const [sessionId, text] of [
       ['session_refund', 'How long do refunds take?'],
+      ['session_watches', 'buy cheap watches'],
+      ['session_mars_again', 'Can you ship to Mars?'],
       ['session_mars', 'Do you ship to Mars?'],
     ] as const) {
       const sent = await fetch(hook, delivery(visitorMessage(text, { sessionId })));
@@ -253,6 +207,12 @@ describe.if(hasChromium)('dashboard in a browser', () => {
         return c.status === 200 && c.body.messages.some((m: { role: string }) => m.role === 'bot');
       });
     }
+    // An operator answers the Mars question in Crisp: the group's suggested answer.
+    const replied = await fetch(
+      hook,
+      delivery(operatorMessage(OPERATOR_REPLY, { sessionId: 'session_mars' })),
+    );
+    expect(replied.status).toBe(200);
     profile = mkdtempSync(join(tmpdir(), 'answerdesk-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -330,8 +290,14 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     expect(answer).toContain('Refund policy (cited)');
     expect(answer).toMatch(/\$\d/);
 
+    // The unanswered questions and the charts, from the server's own routes.
+    const gap = page.locator('#gaps li.gap').first();
+    await gap.waitFor();
+    expect(await gap.textContent()).toContain('Asked 2 times');
+    await page.locator('#charts figure.chart canvas').nth(3).waitFor();
+
     // The coming routes: said in plain words, nothing broken.
-    for (const panel of ['#gaps', '#charts', '#tests', '#crisp']) {
+    for (const panel of ['#tests', '#crisp']) {
       await page.locator(`${panel} .not-available`).waitFor();
       expect(await page.locator(`${panel} .not-available`).textContent()).toContain(
         'not available yet',
@@ -366,27 +332,37 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     await page.close();
   }, 60_000);
 
-  it('should use the coming routes fully once they answer: charts, a gap turned into an edited Q&A, a test run, the delivery log, at 390 px too', async () => {
+  it('should show the real unanswered questions and outcomes, turn a gap into an edited Q&A, dismiss another, and use the coming routes once they answer, at 390 px too', async () => {
+    const analytics = await admin(`/api/v1/chatbots/${chatbotId}/analytics`);
+    expect(analytics.status).toBe(200);
+    const conversationCount = String(analytics.body.totals.conversations);
+    // The playground chat and the four Crisp sessions.
+    expect(conversationCount).toBe('5');
+    let qaSourceId = '';
     for (const width of [390, 1280]) {
-      const posted: { path: string; body: unknown }[] = [];
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
       });
-      await page.route(COMING, comingRoutes(posted));
+      await page.route(COMING, comingRoutes());
       await page.setViewportSize({ width, height: 1000 });
       await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`);
 
-      // Overview numbers and the gap, without a click.
+      // Overview numbers and the gaps, without a click: the server's own numbers and groups.
       await page.locator('#overview-numbers .stat', { hasText: 'conversations' }).waitFor();
-      expect(await page.locator('#overview-numbers').textContent()).toContain('231');
+      expect(
+        await page.locator('#overview-numbers .stat', { hasText: 'conversations' }).textContent(),
+      ).toContain(conversationCount);
       const gap = page.locator('#gaps li.gap').first();
       await gap.waitFor();
-      expect(await gap.textContent()).toContain('Asked 7 times');
-      expect(await gap.textContent()).toContain('Can you deliver to Mars?');
-      expect(await gap.textContent()).toContain('We ship to Earth addresses only.');
+      expect(await gap.textContent()).toContain('Asked 2 times');
+      expect(await gap.textContent()).toContain('Can you ship to Mars?');
+      expect(await gap.textContent()).toContain(OPERATOR_REPLY);
+      const spam = page.locator('#gaps li.gap').nth(1);
+      expect(await spam.textContent()).toContain('buy cheap watches');
+      expect(await spam.textContent()).toContain('No suggested answer yet');
 
       // Four charts drawn, each inside the page's width.
       await page.locator('#charts figure.chart canvas').nth(3).waitFor();
@@ -414,32 +390,30 @@ describe.if(hasChromium)('dashboard in a browser', () => {
         await page.evaluate(() => window.scrollTo(0, 0));
         await page.screenshot({ path: Bun.env.DASHBOARD_SCREENSHOT, fullPage: false });
       }
-      // A group leads to the conversations it came from.
-      await gap.getByRole('button', { name: 'See a conversation' }).click();
+      // A group leads to the conversations it came from (the most recent first).
+      await gap.getByRole('button', { name: 'See a conversation' }).first().click();
       const opened = page.locator(
         '#conversations details.conversation[data-session="session_mars"][open]',
       );
       await opened.waitFor();
       expect(await opened.locator('.msg.visitor').first().textContent()).toContain('Mars');
 
-      // The gap becomes a Q&A, edited first.
-      await gap.getByRole('button', { name: 'Add as Q&A…' }).click();
-      await gap.locator('textarea[name=answer]').fill('We ship to Earth addresses only, for now.');
-      await gap.getByRole('button', { name: 'Save as Q&A' }).click();
-      await page.locator('#gaps .notice.ok').waitFor();
-      // Dismiss the other group; open the conversation a group came from.
-      const spam = page.locator('#gaps li.gap').nth(1);
-      expect(await spam.textContent()).toContain('No suggested answer yet');
-      await spam.getByRole('button', { name: 'Dismiss' }).click();
-      await spam.locator('.notice.ok', { hasText: 'Dismissed.' }).waitFor();
-      expect(posted).toContainEqual({ path: 'DELETE /insights/unanswered/grp_spam', body: null });
-      expect(posted).toContainEqual({
-        path: 'POST /insights/unanswered/grp_mars/qa',
-        body: {
-          question: 'Do you ship to Mars?',
-          answer: 'We ship to Earth addresses only, for now.',
-        },
-      });
+      if (width === 1280) {
+        // The gap becomes a Q&A, edited first; the other group is dismissed.
+        await gap.getByRole('button', { name: 'Add as Q&A…' }).click();
+        expect(await gap.locator('input[name=question]').inputValue()).toBe('Do you ship to Mars?');
+        await gap.locator('textarea[name=answer]').fill(`${OPERATOR_REPLY} For now.`);
+        const saved = page.waitForResponse(
+          (r) =>
+            /\/insights\/unanswered\/grp_\w+\/qa$/.test(r.url()) && r.request().method() === 'POST',
+        );
+        await gap.getByRole('button', { name: 'Save as Q&A' }).click();
+        expect((await saved).status()).toBe(201);
+        qaSourceId = ((await (await saved).json()) as { id: string }).id;
+        await page.locator('#gaps .notice.ok').waitFor();
+        await spam.getByRole('button', { name: 'Dismiss' }).click();
+        await spam.locator('.notice.ok', { hasText: 'Dismissed.' }).waitFor();
+      }
 
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
         width,
@@ -447,6 +421,15 @@ describe.if(hasChromium)('dashboard in a browser', () => {
       expect(errors).toEqual([]);
       await page.close();
     }
+    // Both groups left the list; the Q&A is in the knowledge with the edited answer.
+    const left = await admin(`/api/v1/chatbots/${chatbotId}/insights/unanswered`);
+    expect(left.body.groups).toEqual([]);
+    const source = await admin(`/api/v1/chatbots/${chatbotId}/sources/${qaSourceId}`);
+    expect(source.body).toMatchObject({
+      type: 'qa',
+      title: 'Do you ship to Mars?',
+      status: 'ready',
+    });
     expect(elsewhere()).toEqual([]);
   }, 60_000);
 });

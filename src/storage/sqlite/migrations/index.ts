@@ -8,6 +8,7 @@ import { quotas } from './006-quotas.ts';
 import { storageProbe } from './007-storage-probe.ts';
 import { replyTurn } from './008-reply-turn.ts';
 import { crispReal } from './009-crisp-real.ts';
+import { insights } from './010-insights.ts';
 import type { Migration } from './migration.ts';
 
 export const migrations: Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   storageProbe,
   replyTurn,
   crispReal,
+  insights,
 ];
