@@ -1,6 +1,7 @@
 // createApp(deps): the whole HTTP surface, assembled from feature plugins. Tests use it directly.
 // Each feature takes the deps it declares; `AppDeps` (src/deps.ts) has them all.
 import { Elysia } from 'elysia';
+import { answerTestRoutes } from './answer-tests/index.ts';
 import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
 import { conversationRoutes } from './conversations/index.ts';
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps) {
     .use(sourceRoutes(deps))
     .use(knowledgeRoutes(deps))
     .use(answerRoutes(deps))
+    .use(answerTestRoutes(deps))
     .use(conversationRoutes(deps))
     .use(crispRoutes(deps));
   routes = () => app.routes;
