@@ -3,9 +3,10 @@
 // chat and Crisp conversations answered through the fake Groq). Runs when /usr/bin/chromium
 // exists; with REQUIRE_BROWSER=1 (CI) a missing Chromium is a failure, not a skip.
 //
-// The insights, analytics, answer-test and delivery-log routes are not in the server yet: the first
-// test checks the page says so in plain words; the second answers them inside the browser with
-// their documented shapes (docs/notes/dashboard.md) and checks the page uses them fully.
+// The insights, analytics and delivery-log routes are not in the server yet: the first test checks
+// the page says so in plain words; the second answers them inside the browser with their
+// documented shapes (docs/notes/dashboard.md) and checks the page uses them fully. The answer
+// tests are the server's own: the page runs real tests through the binary and the fake Groq.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,7 @@ const CHROMIUM_FLAGS = [
 ];
 
 /** The routes the page calls that the server does not have yet. */
-const COMING = /\/(insights\/unanswered|analytics|tests|integrations\/crisp\/deliveries)(\/|\?|$)/;
+const COMING = /\/(insights\/unanswered|analytics|integrations\/crisp\/deliveries)(\/|\?|$)/;
 
 const day = (i: number) => new Date(Date.UTC(2026, 0, 1 + i)).toISOString();
 
@@ -70,7 +71,6 @@ const interval = (i: number) => ({
  * (no request leaves the page for them); `posted` records the bodies the page sent.
  */
 function comingRoutes(posted: { path: string; body: unknown }[]) {
-  let runPolls = 0;
   return async (route: Route) => {
     const request = route.request();
     const path = new URL(request.url()).pathname.replace(/^\/api\/v1\/chatbots\/[^/]+/, '');
@@ -116,41 +116,6 @@ function comingRoutes(posted: { path: string; body: unknown }[]) {
     }
     if (path === '/insights/unanswered/grp_spam' && request.method() === 'DELETE') {
       return route.fulfill({ status: 204 });
-    }
-    if (path === '/tests') {
-      return json(200, {
-        items: [
-          { id: 'test_refund', question: 'How long do refunds take?' },
-          { id: 'test_mars', question: 'Do you ship to Mars?' },
-        ],
-      });
-    }
-    if (path === '/tests/runs') return json(200, { items: [] });
-    if (path === '/tests/run') return json(202, { runId: 'run_1' });
-    if (path === '/tests/runs/run_1') {
-      runPolls++;
-      if (runPolls === 1) return json(200, { status: 'running', results: [] });
-      return json(200, {
-        status: 'done',
-        results: [
-          {
-            testId: 'test_refund',
-            status: 'pass',
-            reasons: [],
-            reply: 'Refunds take 5 days.',
-            cited: ['Refund policy'],
-            changed: false,
-          },
-          {
-            testId: 'test_mars',
-            status: 'fail',
-            reasons: ['handed off: no answer'],
-            reply: '',
-            cited: [],
-            changed: true,
-          },
-        ],
-      });
     }
     if (path === '/integrations/crisp/deliveries') {
       return json(200, {
@@ -330,8 +295,10 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     expect(answer).toContain('Refund policy (cited)');
     expect(answer).toMatch(/\$\d/);
 
+    // The answer tests are there, none written yet.
+    await page.locator('#tests p', { hasText: 'No tests yet.' }).waitFor();
     // The coming routes: said in plain words, nothing broken.
-    for (const panel of ['#gaps', '#charts', '#tests', '#crisp']) {
+    for (const panel of ['#gaps', '#charts', '#crisp']) {
       await page.locator(`${panel} .not-available`).waitFor();
       expect(await page.locator(`${panel} .not-available`).textContent()).toContain(
         'not available yet',
@@ -366,7 +333,12 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     await page.close();
   }, 60_000);
 
-  it('should use the coming routes fully once they answer: charts, a gap turned into an edited Q&A, a test run, the delivery log, at 390 px too', async () => {
+  it('should use the coming routes fully once they answer and run the real answer tests: charts, a gap turned into an edited Q&A, a test run, the delivery log, at 390 px too', async () => {
+    const tests = `/api/v1/chatbots/${chatbotId}/tests`;
+    for (const question of ['How long do refunds take?', 'Do you ship to Mars?']) {
+      const created = await admin(tests, { method: 'POST', json: { question, expect: 'answer' } });
+      expect(created.status).toBe(201);
+    }
     for (const width of [390, 1280]) {
       const posted: { path: string; body: unknown }[] = [];
       const page = await context.newPage();
@@ -397,12 +369,20 @@ describe.if(hasChromium)('dashboard in a browser', () => {
         .evaluate((el) => el.scrollWidth);
       expect(chartWidth).toBeLessThanOrEqual(width);
 
-      // Run the tests: the run is followed to its results.
+      // Run the tests: the server runs them, the page follows the run to its results.
+      const runs = (await admin(`${tests}/runs`)).body.items.length;
       await page.locator('#tests').getByRole('button', { name: 'Run the tests' }).click();
-      await page.locator('#tests li.result.fail').waitFor();
+      await until('the run done', async () => {
+        const { items } = (await admin(`${tests}/runs`)).body;
+        return items.length === runs + 1 && items[0].status === 'done';
+      });
+      await page.locator('#tests strong', { hasText: 'Last run: done' }).waitFor();
       expect(await page.locator('#tests').textContent()).toContain('1 passed, 1 failed');
       expect(await page.locator('#tests li.result.fail').textContent()).toContain(
-        'Do you ship to Mars?',
+        'Do you ship to Mars? — expected an answer, but the bot handed off (no answer in the knowledge)',
+      );
+      expect(await page.locator('#tests li.result.pass').textContent()).toContain(
+        'How long do refunds take?',
       );
 
       // Crisp: connected, healthy, with its delivery log.
