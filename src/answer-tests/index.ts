@@ -24,6 +24,13 @@ const detail = (summary: string, description?: string) => ({
   ...(description ? { description } : {}),
 });
 
+/** The hooks of a read route: its params, its 200 body, 401 and 404. */
+const reading = <P, R>(params: P, ok: R, summary: string) => ({
+  params,
+  response: { 200: ok, 401: ErrorResponse, 404: ErrorResponse },
+  detail: detail(summary),
+});
+
 export function answerTestRoutes(deps: AnswerTestsDeps) {
   const { db } = deps;
   return new Elysia({ name: 'answer-tests', prefix: '/api/v1/chatbots/:chatbotId/tests' })
@@ -44,11 +51,11 @@ export function answerTestRoutes(deps: AnswerTestsDeps) {
         ),
       },
     )
-    .get('', ({ params }) => ({ items: listTests(db, params.chatbotId) }), {
-      params: ChatbotParams,
-      response: { 200: TestList, 401: ErrorResponse, 404: ErrorResponse },
-      detail: detail('List the answer tests, each with its latest result'),
-    })
+    .get(
+      '',
+      ({ params }) => ({ items: listTests(db, params.chatbotId) }),
+      reading(ChatbotParams, TestList, 'List the answer tests, each with its latest result'),
+    )
     .post(
       '/run',
       ({ params, set }) => {
@@ -71,11 +78,11 @@ export function answerTestRoutes(deps: AnswerTestsDeps) {
         getChatbot(db, params.chatbotId);
         return { items: listRuns(db, params.chatbotId) };
       },
-      {
-        params: ChatbotParams,
-        response: { 200: RunList, 401: ErrorResponse, 404: ErrorResponse },
-        detail: detail('List the test runs, newest first (the latest 50 finished ones are kept)'),
-      },
+      reading(
+        ChatbotParams,
+        RunList,
+        'List the test runs, newest first (the latest 50 finished ones are kept)',
+      ),
     )
     .get(
       '/runs/:runId',
@@ -83,17 +90,13 @@ export function answerTestRoutes(deps: AnswerTestsDeps) {
         getChatbot(db, params.chatbotId);
         return getRun(db, params.chatbotId, params.runId);
       },
-      {
-        params: RunParams,
-        response: { 200: Run, 401: ErrorResponse, 404: ErrorResponse },
-        detail: detail('Read a test run with its results (so far, while it runs)'),
-      },
+      reading(RunParams, Run, 'Read a test run with its results (so far, while it runs)'),
     )
-    .get('/:testId', ({ params }) => getTest(db, params.chatbotId, params.testId), {
-      params: TestParams,
-      response: { 200: AnswerTest, 401: ErrorResponse, 404: ErrorResponse },
-      detail: detail('Read an answer test'),
-    })
+    .get(
+      '/:testId',
+      ({ params }) => getTest(db, params.chatbotId, params.testId),
+      reading(TestParams, AnswerTest, 'Read an answer test'),
+    )
     .delete(
       '/:testId',
       ({ params, set }) => {

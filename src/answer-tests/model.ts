@@ -75,13 +75,15 @@ export const LastResult = v.object({
 });
 export type LastResult = v.InferOutput<typeof LastResult>;
 
+const texts = v.array(v.string());
+
+/** What a test checks, as stored: the body's checks with their defaults ([] and null). */
+const Checks = { expect: Expect, mustCite: texts, mustContain: texts, mustNotContain: texts };
+
 export const AnswerTest = v.object({
   id: v.string(),
   question: v.string(),
-  expect: Expect,
-  mustCite: v.array(v.string()),
-  mustContain: v.array(v.string()),
-  mustNotContain: v.array(v.string()),
+  ...Checks,
   language: v.nullable(v.string()),
   /** The visitor message the test was made from; null when written by hand. */
   fromMessageId: v.nullable(v.string()),

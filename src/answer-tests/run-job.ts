@@ -5,7 +5,7 @@ import type { Database } from 'bun:sqlite';
 import type { AnswerDeps } from '../answers/answer.ts';
 import { findChatbot } from '../chatbots/service.ts';
 import type { Clock } from '../clock.ts';
-import type { JobHandler, Worker } from '../jobs/worker.ts';
+import type { JobContext, JobHandler, JobOutcome, Worker } from '../jobs/worker.ts';
 import type { Logger } from '../logging.ts';
 import { setLastTestRun, updateLastTestRun } from '../sources/service.ts';
 import type { ContentRefreshed } from '../sources/types.ts';
@@ -106,56 +106,59 @@ export function runAfterRefresh(deps: AnswerTestsDeps, event: ContentRefreshed):
 }
 
 /**
+ * How run jobs are scheduled: one at a time in the whole service (runs are many LLM calls, and
+ * visitors come first), retried after a stop or a failure, aborted by a stop.
+ */
+const RUN_JOB_POLICY = {
+  concurrency: 1,
+  maxAttempts: 3,
+  backoff: { baseMs: 30_000, capMs: 300_000 },
+  abortOnStop: true,
+} as const;
+
+/**
  * The run job (registered by `registerJobs` in src/deps.ts). A stop interrupts it between LLM
  * calls; the next start goes on with the tests that have no result yet. A run whose chatbot was
  * deleted is cancelled.
  */
 export function testRunJob(deps: AnswerTestsDeps): JobHandler<TestRunPayload> {
-  return {
-    // One run at a time in the whole service: runs are many LLM calls, and visitors come first.
-    concurrency: 1,
-    maxAttempts: 3,
-    backoff: { baseMs: 30_000, capMs: 300_000 },
-    abortOnStop: true,
-    run: async (job) => {
-      const { runId } = job.payload;
-      const state = runState(deps.db, runId);
-      const chatbot = state && findChatbot(deps.db, state.chatbotId);
-      if (!state || !chatbot) return { status: 'cancelled', reason: 'the chatbot was deleted' };
-      markRunning(deps, runId);
-      showOnSources(deps.db, chatbot.id, runId);
-      const tests = testSpecs(deps.db, chatbot.id);
-      let finished: boolean;
-      try {
-        finished = await runTests(deps, { runId, chatbot, tests }, job.signal);
-      } catch (err) {
-        if (!runState(deps.db, runId)) return { status: 'cancelled', reason: 'the run is gone' };
-        if (job.attempt < job.maxAttempts) throw err;
-        job.log.error({ err, runId }, 'answer-test run failed');
-        return fail(deps, chatbot.id, runId, 'the run failed unexpectedly (see the service log)');
-      }
-      if (!runState(deps.db, runId)) return { status: 'cancelled', reason: 'the run is gone' };
-      if (!finished) {
-        if (job.attempt < job.maxAttempts) return { status: 'retry', error: 'interrupted' };
-        return fail(deps, chatbot.id, runId, 'interrupted too often; start the run again');
-      }
-      finishRun(deps, runId, { status: 'done' });
-      const run = showOnSources(deps.db, chatbot.id, runId);
-      if (run.failed > 0 && run.sourceIds.length > 0) {
-        deps.log.warn(
-          {
-            chatbotId: chatbot.id,
-            runId,
-            sourceIds: run.sourceIds,
-            failed: run.failed,
-            failedTestIds: run.results.filter((r) => r.status === 'fail').map((r) => r.testId),
-          },
-          'answer tests fail after a source refresh',
-        );
-      }
-      return { status: 'done', result: { passed: run.passed, failed: run.failed } };
-    },
-  };
+  return { ...RUN_JOB_POLICY, run: (job) => runJob(deps, job) };
+}
+
+async function runJob(deps: AnswerTestsDeps, job: JobContext<TestRunPayload>): Promise<JobOutcome> {
+  const { runId } = job.payload;
+  const state = runState(deps.db, runId);
+  const chatbot = state && findChatbot(deps.db, state.chatbotId);
+  if (!state || !chatbot) return { status: 'cancelled', reason: 'the chatbot was deleted' };
+  markRunning(deps, runId);
+  showOnSources(deps.db, chatbot.id, runId);
+  const tests = testSpecs(deps.db, chatbot.id);
+  const gone = { status: 'cancelled', reason: 'the run is gone' } as const;
+  const lastAttempt = job.attempt >= job.maxAttempts;
+  let finished: boolean;
+  try {
+    finished = await runTests(deps, { runId, chatbot, tests }, job.signal);
+  } catch (err) {
+    if (!runState(deps.db, runId)) return gone;
+    if (!lastAttempt) throw err;
+    job.log.error({ err, runId }, 'answer-test run failed');
+    return fail(deps, chatbot.id, runId, 'the run failed unexpectedly (see the service log)');
+  }
+  if (!runState(deps.db, runId)) return gone;
+  if (!finished) {
+    if (!lastAttempt) return { status: 'retry', error: 'interrupted' };
+    return fail(deps, chatbot.id, runId, 'interrupted too often; start the run again');
+  }
+  finishRun(deps, runId, { status: 'done' });
+  const run = showOnSources(deps.db, chatbot.id, runId);
+  if (run.failed > 0 && run.sourceIds.length > 0) {
+    const failedTestIds = run.results.filter((r) => r.status === 'fail').map((r) => r.testId);
+    deps.log.warn(
+      { chatbotId: chatbot.id, runId, sourceIds: run.sourceIds, failed: run.failed, failedTestIds },
+      'answer tests fail after a source refresh',
+    );
+  }
+  return { status: 'done', result: { passed: run.passed, failed: run.failed } };
 }
 
 function fail(deps: AnswerTestsDeps, chatbotId: string, runId: string, error: string) {
