@@ -2,6 +2,7 @@
 // Each feature takes the deps it declares; `AppDeps` (src/deps.ts) has them all.
 import { Elysia } from 'elysia';
 import { analyticsRoutes } from './analytics/index.ts';
+import { answerTestRoutes } from './answer-tests/index.ts';
 import { answerRoutes } from './answers/index.ts';
 import { chatbotRoutes } from './chatbots/index.ts';
 import { conversationRoutes } from './conversations/index.ts';
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
     .use(sourceRoutes(deps))
     .use(knowledgeRoutes(deps))
     .use(answerRoutes(deps))
+    .use(answerTestRoutes(deps))
     .use(conversationRoutes(deps))
     .use(crispRoutes(deps))
     .use(insightsRoutes(deps))

@@ -3,6 +3,7 @@
 // needs (e.g. `ChatbotRouteDeps`), and `AppDeps` satisfies all of them.
 import type { Database } from 'bun:sqlite';
 import { join } from 'node:path';
+import { runAfterRefresh, TEST_RUN_JOB, testRunJob } from './answer-tests/run-job.ts';
 import type { AnswerDeps } from './answers/answer.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -28,6 +29,7 @@ import { syncDefaultPlan } from './plans/service.ts';
 import { fetchJob } from './sources/fetch-job.ts';
 import { FETCH_JOB, forgetChatbotSources } from './sources/fetched.ts';
 import { recoverSourcesOnStart } from './sources/inline.ts';
+import { RefreshScheduler } from './sources/schedule.ts';
 import type { SourcesDeps } from './sources/types.ts';
 import { type LanceConnection, openLance } from './storage/lancedb/db.ts';
 import { openDatabase } from './storage/sqlite/db.ts';
@@ -61,6 +63,8 @@ export type AppDeps = {
   answers: AnswerDeps;
   /** Knowledge sources: their table, the chunk index, uploads, fetch settings, the extractor. */
   sources: SourcesDeps;
+  /** Queues the due refreshes of url and sitemap sources; serve() starts it, tests `tick()` it. */
+  refreshScheduler: RefreshScheduler;
   /** Extra /readyz checks (embeddings, chunk index; tests add theirs). */
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
@@ -147,6 +151,8 @@ export async function buildDeps(
     loading: loadSettings(config),
     // Starts extractor processes on first use only: a command that reads no document starts none.
     extractor: new ExtractorPool(extractorOptions(config, sourcesLog)),
+    // A refresh that changed content starts the answer tests (pushed below, once `deps` exists).
+    onContentRefreshed: [],
   };
   // Text and Q&A sources a crash or a full disk left `indexing`: failed now, and again whenever
   // writes pass after a failure.
@@ -190,6 +196,7 @@ export async function buildDeps(
       retrieve: (query, signal) => searchKnowledge(knowledge, { ...query, explain: true }, signal),
     },
     sources,
+    refreshScheduler: new RefreshScheduler({ sources, worker }),
     readinessChecks: [
       ...(embedder ? [embeddingReadiness(embedder)] : []),
       knowledgeReadiness(knowledge),
@@ -202,6 +209,7 @@ export async function buildDeps(
       // running now must not post with the credentials it already holds.
       (chatbotId) => {
         worker.abortRunningOf(REPLY_JOB, chatbotId, 'the chatbot was deleted');
+        worker.abortRunningOf(TEST_RUN_JOB, chatbotId, 'the chatbot was deleted');
       },
     ],
     // A reply being written now, or waiting for its window, would talk over the human.
@@ -217,6 +225,7 @@ export async function buildDeps(
       () => sources.extractor.close(),
       () => worker.stop(),
       () => deps.llmProbe.stop(),
+      () => deps.refreshScheduler.stop(),
     ],
     close: async () => {
       for (const hook of [...deps.onShutdown].reverse()) {
@@ -230,6 +239,7 @@ export async function buildDeps(
       db.close();
     },
   };
+  sources.onContentRefreshed.push((event) => runAfterRefresh(deps, event));
   return deps;
 }
 
@@ -239,5 +249,8 @@ export async function buildDeps(
  * own process, without the queue) does not need it.
  */
 export function registerJobs(deps: AppDeps): void {
-  deps.worker.register(REPLY_JOB, replyJob(deps)).register(FETCH_JOB, fetchJob(deps.sources));
+  deps.worker
+    .register(REPLY_JOB, replyJob(deps))
+    .register(FETCH_JOB, fetchJob(deps.sources))
+    .register(TEST_RUN_JOB, testRunJob(deps));
 }

@@ -72,6 +72,8 @@ export async function serve(): Promise<number> {
   deps.worker.start();
   // Checks the LLM endpoint now and every LLM_PROBE_INTERVAL_SECONDS (/readyz shows the result).
   deps.llmProbe.start();
+  // Queues due refreshes of url and sitemap sources now and every minute (stopped at shutdown).
+  deps.refreshScheduler.start();
   // Tells `answerdesk ingest` to send its work here (one LanceDB writer per data dir).
   const unmark = writeServiceMarker(config.DATA_DIR, running.url);
   log.info(

@@ -189,6 +189,34 @@ export function setMessageFingerprint(
   db.query('UPDATE messages SET fingerprint = ? WHERE id = ?').run(String(fingerprint), messageId);
 }
 
+/** A message with the chatbot its conversation belongs to, or undefined. */
+export function findMessage(
+  db: Database,
+  id: string,
+): (Message & { chatbotId: string }) | undefined {
+  const row = db
+    .query<MessageRow & { chatbotId: string }, [string]>(
+      `SELECT ${MESSAGE}, (SELECT chatbot_id FROM conversations c
+         WHERE c.id = messages.conversation_id) AS chatbotId
+       FROM messages WHERE id = ?`,
+    )
+    .get(id);
+  return row ? { ...toMessage(row), chatbotId: row.chatbotId } : undefined;
+}
+
+/** The bot's answer to a message: the first bot message after it in its conversation. */
+export function botReplyTo(db: Database, messageId: string): Message | undefined {
+  const row = db
+    .query<MessageRow, [string]>(
+      `SELECT ${MESSAGE} FROM messages
+       WHERE conversation_id = (SELECT conversation_id FROM messages WHERE id = ?1)
+         AND role = 'bot' AND seq > (SELECT seq FROM messages WHERE id = ?1)
+       ORDER BY seq LIMIT 1`,
+    )
+    .get(messageId);
+  return row ? toMessage(row) : undefined;
+}
+
 /**
  * The most recent messages since `history_since`, oldest first, within `tokensMax` (estimated)
  * and `messagesMax`. `excludeMessageId` leaves out the message being answered.

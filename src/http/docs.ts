@@ -143,6 +143,7 @@ export function buildOpenApiDocument(
       { name: 'chatbots', description: 'Chatbots and their settings' },
       { name: 'knowledge', description: 'Knowledge sources, search and re-embedding' },
       { name: 'chat', description: 'The playground: ask a chatbot like a visitor would' },
+      { name: 'tests', description: 'Answer tests: golden questions run through the pipeline' },
       { name: 'conversations', description: 'Conversations, their messages and bot state' },
       { name: 'crisp', description: 'The Crisp integration: connect, status, test' },
       { name: 'plans', description: 'Named quota plans that chatbots follow' },

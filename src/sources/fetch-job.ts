@@ -10,8 +10,14 @@ import type { JobHandler } from '../jobs/worker.ts';
 import { capitalise, type FetchJobPayload, uploadPath } from './fetched.ts';
 import { indexDocuments } from './indexing.ts';
 import { FetchedSourceInput, type Source } from './model.ts';
-import { getSourceInput, indexState, setSourceStatus, sourceExists } from './service.ts';
-import type { SourcesDeps } from './types.ts';
+import {
+  getSourceInput,
+  indexState,
+  recordFetched,
+  setSourceStatus,
+  sourceExists,
+} from './service.ts';
+import type { ContentRefreshed, SourcesDeps } from './types.ts';
 
 /** Maps any error to the reason stored on the source and whether a retry may help. */
 export function failureReason(e: unknown): { message: string; transient: boolean; known: boolean } {
@@ -39,7 +45,13 @@ function targetOf(deps: SourcesDeps, sourceId: string, input: FetchedSourceInput
 }
 
 export type FetchOutcome =
-  | { outcome: 'indexed' | 'unchanged'; source: Source }
+  | {
+      outcome: 'indexed' | 'unchanged';
+      source: Source;
+      chatbotId: string;
+      /** The source had been indexed before and its content is now different. */
+      contentChanged: boolean;
+    }
   | { outcome: 'failed' | 'retry'; error: string }
   | { outcome: 'gone' };
 
@@ -67,6 +79,7 @@ export async function fetchSource(
   if (!parsed.success) {
     const error = 'the source has no fetchable input';
     setSourceStatus(deps, sourceId, { status: 'failed', error });
+    recordFetched(deps, sourceId);
     return { outcome: 'failed', error };
   }
   const input = parsed.output;
@@ -88,7 +101,6 @@ export async function fetchSource(
       },
     );
     if (!sourceExists(db, sourceId)) return { outcome: 'gone' };
-    const before = indexState(db, sourceId)?.source.updatedAt;
     const title = input.type === 'file' ? input.title : undefined;
     const docs = loaded.map((d) => ({
       kind: 'document' as const,
@@ -104,8 +116,16 @@ export async function fetchSource(
       await deps.knowledge.deleteSource(state.chatbotId, sourceId);
       return { outcome: 'gone' };
     }
-    const unchanged = before === source.updatedAt && source.status === 'ready';
-    return { outcome: unchanged ? 'unchanged' : 'indexed', source };
+    recordFetched(deps, sourceId);
+    // Told by the content hash, not by times: two writes within one clock tick look alike.
+    const after = indexState(db, sourceId)?.contentHash ?? null;
+    const unchanged = state.source.status === 'ready' && state.contentHash === after;
+    return {
+      outcome: unchanged ? 'unchanged' : 'indexed',
+      source,
+      chatbotId: state.chatbotId,
+      contentChanged: state.contentHash !== null && state.contentHash !== after,
+    };
   } catch (e) {
     if (!sourceExists(db, sourceId)) {
       await deps.knowledge.deleteSource(state.chatbotId, sourceId).catch(() => {});
@@ -116,6 +136,7 @@ export async function fetchSource(
       if (!options.finalAttempt) return { outcome: 'retry', error: 'interrupted' };
       const error = 'Interrupted while indexing; refresh the source to try again';
       setSourceStatus(deps, sourceId, { status: 'failed', error });
+      recordFetched(deps, sourceId);
       return { outcome: 'failed', error };
     }
     const reason = failureReason(e);
@@ -125,7 +146,19 @@ export async function fetchSource(
       return { outcome: 'retry', error: reason.message };
     }
     setSourceStatus(deps, sourceId, { status: 'failed', error: capitalise(reason.message) });
+    recordFetched(deps, sourceId);
     return { outcome: 'failed', error: reason.message };
+  }
+}
+
+/** Tells the hooks a refresh changed a source's content; a failing hook never fails the job. */
+function contentRefreshed(deps: SourcesDeps, event: ContentRefreshed): void {
+  for (const hook of deps.onContentRefreshed) {
+    try {
+      hook(event);
+    } catch (err) {
+      deps.log.error({ err, sourceId: event.sourceId }, 'a content-refreshed hook failed');
+    }
   }
 }
 
@@ -145,6 +178,13 @@ export function fetchJob(deps: SourcesDeps): JobHandler<FetchJobPayload> {
         signal: job.signal,
         finalAttempt: job.attempt >= job.maxAttempts,
       });
+      if (result.outcome === 'indexed' && result.contentChanged && job.payload.refresh) {
+        contentRefreshed(deps, {
+          chatbotId: result.chatbotId,
+          sourceId: result.source.id,
+          trigger: job.payload.refresh,
+        });
+      }
       switch (result.outcome) {
         case 'indexed':
         case 'unchanged':

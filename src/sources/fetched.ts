@@ -16,11 +16,15 @@ import type {
   UrlSourceBody,
 } from './model.ts';
 import { createSourceRecord, deleteSourceRecord, fetchedSourceIds } from './service.ts';
-import type { SourcesDeps } from './types.ts';
+import type { RefreshTrigger, SourcesDeps } from './types.ts';
 
 /** The kind of the job that fetches and indexes a URL, sitemap or file source (fetch-job.ts). */
 export const FETCH_JOB = 'source.ingest';
-export type FetchJobPayload = { sourceId: string };
+/**
+ * `refresh`: set when the job re-fetches a source that was added before (by an admin or the
+ * schedule); a refresh that changes the content starts the answer tests (types.ts).
+ */
+export type FetchJobPayload = { sourceId: string; refresh?: RefreshTrigger };
 
 /** Where an uploaded file is kept (so a refresh can read it again); removed with its source. */
 export const uploadPath = (dataDir: string, sourceId: string) =>
@@ -51,6 +55,7 @@ export function createRemoteSource(
     url,
     externalId: body.externalId ?? null,
     input,
+    refreshIntervalHours: body.refreshIntervalHours ?? null,
   });
 }
 
@@ -108,11 +113,16 @@ export async function createFileSource(
 }
 
 /** Commits the background job of a source; a newer request replaces one still waiting. */
-export function enqueueFetch(worker: Worker, source: Pick<Source, 'id'>, chatbotId: string) {
+export function enqueueFetch(
+  worker: Worker,
+  source: Pick<Source, 'id'>,
+  chatbotId: string,
+  refresh?: RefreshTrigger,
+) {
   worker.cancelPending(serialKeyOf(source.id), 'superseded by a newer request');
   return worker.enqueue<FetchJobPayload>(
     FETCH_JOB,
-    { sourceId: source.id },
+    refresh ? { sourceId: source.id, refresh } : { sourceId: source.id },
     { chatbotId, serialKey: serialKeyOf(source.id) },
   );
 }

@@ -1,5 +1,5 @@
 // Admin routes for sources: add (text and Q&A at once; URL, sitemap and file uploads in the
-// background), list, read, remove, refresh.
+// background), list, read, set the refresh schedule, remove, refresh.
 import { Elysia } from 'elysia';
 import type { Config } from '../config.ts';
 import { type BodyParser, limitedBody, MULTIPART_OVERHEAD_BYTES, mediaType } from '../http/body.ts';
@@ -15,8 +15,8 @@ import {
 } from './fetched.ts';
 import { deleteSource } from './indexing.ts';
 import { createInlineSource, refreshInlineSource } from './inline.ts';
-import { CreateSourceBody, Source, SourceList } from './model.ts';
-import { getSource, listSources } from './service.ts';
+import { CreateSourceBody, PatchSourceBody, Source, SourceList } from './model.ts';
+import { getSource, listSources, setRefreshInterval } from './service.ts';
 import type { SourcesDeps } from './types.ts';
 
 export type SourceRouteDeps = {
@@ -95,6 +95,24 @@ export function sourceRoutes(deps: SourceRouteDeps) {
       response: { 200: Source, 401: ErrorResponse, 404: ErrorResponse },
       detail: detail('Read a source'),
     })
+    .patch(
+      '/:sourceId',
+      ({ params, body }) =>
+        setRefreshInterval(
+          sources.db,
+          params.chatbotId,
+          params.sourceId,
+          body.refreshIntervalHours,
+        ),
+      {
+        params: SourceParams,
+        body: PatchSourceBody,
+        response: { 200: Source, 401: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse },
+        detail: detail(
+          'Set how often a url or sitemap source is fetched again (refreshIntervalHours, null = never)',
+        ),
+      },
+    )
     .delete(
       '/:sourceId',
       async ({ params, set }) => {
@@ -115,7 +133,7 @@ export function sourceRoutes(deps: SourceRouteDeps) {
         if (!isFetchedType(source.type)) {
           return refreshInlineSource(sources, params.chatbotId, params.sourceId);
         }
-        enqueueFetch(worker, source, params.chatbotId);
+        enqueueFetch(worker, source, params.chatbotId, 'manual');
         set.status = 202;
         return source;
       },
@@ -129,7 +147,9 @@ export function sourceRoutes(deps: SourceRouteDeps) {
           404: ErrorResponse,
           503: ErrorResponse,
         },
-        detail: detail('Re-index a source (unchanged content is skipped)'),
+        detail: detail(
+          'Re-index a source (unchanged content is skipped; changed content starts the answer tests)',
+        ),
       },
     );
 }

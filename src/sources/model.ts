@@ -46,11 +46,19 @@ const httpUrl = v.pipe(
   v.regex(/^https?:\/\//i, 'must be an http or https URL'),
 );
 
+/** Hours between scheduled refreshes (null: never); a url or sitemap source only. */
+export const REFRESH_INTERVAL_HOURS_MAX = 8_760;
+export const RefreshIntervalHours = v.nullable(
+  v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(REFRESH_INTERVAL_HOURS_MAX)),
+);
+
 export const UrlSourceBody = v.strictObject({
   type: v.literal('url'),
   /** One HTML page; its main content is indexed with the page URL for citations. */
   url: httpUrl,
   externalId,
+  /** Re-fetch every N hours (1–8,760, ±10 % jitter); null or absent: only when asked. */
+  refreshIntervalHours: v.optional(RefreshIntervalHours),
 });
 export type UrlSourceBody = v.InferOutput<typeof UrlSourceBody>;
 
@@ -64,6 +72,8 @@ export const SitemapSourceBody = v.strictObject({
     DEFAULT_MAX_PAGES,
   ),
   externalId,
+  /** Re-crawl every N hours (1–8,760, ±10 % jitter); null or absent: only when asked. */
+  refreshIntervalHours: v.optional(RefreshIntervalHours),
 });
 export type SitemapSourceBody = v.InferOutput<typeof SitemapSourceBody>;
 
@@ -97,6 +107,16 @@ export const CreateSourceBody = v.variant('type', [
 ]);
 export type CreateSourceBody = v.InferOutput<typeof CreateSourceBody>;
 
+/** What a source shows of the answer-test run its last content-changing refresh started. */
+export const LastTestRun = v.object({
+  runId: v.string(),
+  status: v.picklist(['queued', 'running', 'done', 'failed']),
+  passed: v.number(),
+  failed: v.number(),
+  finishedAt: v.nullable(v.string()),
+});
+export type LastTestRun = v.InferOutput<typeof LastTestRun>;
+
 export const Source = v.object({
   id: v.string(),
   type: SourceType,
@@ -111,10 +131,20 @@ export const Source = v.object({
    * source, so they carry exactly the contract's source fields (docs/notes/contract.md).
    */
   progress: v.optional(v.object({ done: v.number(), total: v.number() })),
+  /** Url and sitemap sources only: hours between scheduled refreshes, null = never. */
+  refreshIntervalHours: v.optional(v.nullable(v.number())),
+  /**
+   * Url, sitemap and file sources only: the answer-test run the last refresh that changed this
+   * source's content started (null: none yet). `failed` counts failing tests.
+   */
+  lastTestRun: v.optional(v.nullable(LastTestRun)),
   createdAt: v.string(),
   updatedAt: v.string(),
 });
 export type Source = v.InferOutput<typeof Source>;
+
+/** Body of PATCH …/sources/:sourceId: the refresh schedule (url and sitemap sources). */
+export const PatchSourceBody = v.strictObject({ refreshIntervalHours: RefreshIntervalHours });
 
 export const SourceList = v.object({ items: v.array(Source) });
 

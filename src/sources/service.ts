@@ -3,8 +3,8 @@
 import type { Database } from 'bun:sqlite';
 import { getChatbot } from '../chatbots/service.ts';
 import type { Clock } from '../clock.ts';
-import { notFound } from '../errors.ts';
-import type { Source, SourceStatus, SourceType } from './model.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { LastTestRun, Source, SourceStatus, SourceType } from './model.ts';
 
 /** What writing a source needs: the database and the clock that stamps it. */
 export type SourcesDb = { db: Database; clock: Clock };
@@ -17,6 +17,8 @@ export type NewSourceRecord = {
   externalId?: string | null;
   status?: SourceStatus;
   input?: Record<string, unknown>;
+  /** Url and sitemap sources: hours between scheduled refreshes (null: never). */
+  refreshIntervalHours?: number | null;
 };
 
 type Row = {
@@ -33,9 +35,16 @@ type Row = {
   input: string;
   progress_done: number | null;
   progress_total: number | null;
+  refresh_interval_hours: number | null;
+  fetched_at: string | null;
+  refresh_queued_at: string | null;
+  last_test_run: string | null;
   created_at: string;
   updated_at: string;
 };
+
+/** Types a schedule applies to (their content lives elsewhere and can change). */
+export const SCHEDULED_TYPES: readonly SourceType[] = ['url', 'sitemap'];
 
 const newSourceId = () => `src_${crypto.randomUUID().replaceAll('-', '')}`;
 const stamp = (clock: Clock) => new Date(clock.now()).toISOString();
@@ -55,6 +64,16 @@ function toSource(row: Row): Source {
     error: row.error,
     chunkCount: row.chunk_count,
     ...progress,
+    // Each extra key only where it means something: text and Q&A sources keep the contract's
+    // fields exactly (docs/notes/contract.md).
+    ...(SCHEDULED_TYPES.includes(row.type)
+      ? { refreshIntervalHours: row.refresh_interval_hours }
+      : {}),
+    ...(row.type === 'text' || row.type === 'qa'
+      ? {}
+      : {
+          lastTestRun: row.last_test_run ? (JSON.parse(row.last_test_run) as LastTestRun) : null,
+        }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -71,8 +90,9 @@ export function createSourceRecord(
   const at = stamp(s.clock);
   s.db
     .query(
-      `INSERT INTO sources (id, chatbot_id, type, title, url, external_id, status, input, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO sources (id, chatbot_id, type, title, url, external_id, status, input,
+         refresh_interval_hours, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       id,
@@ -83,6 +103,7 @@ export function createSourceRecord(
       input.externalId ?? null,
       input.status ?? 'pending',
       JSON.stringify(input.input ?? {}),
+      input.refreshIntervalHours ?? null,
       at,
       at,
     );
@@ -215,4 +236,76 @@ export function failUnfinishedInlineSources(s: SourcesDb, error: string): number
        WHERE type IN ('text', 'qa') AND status IN ('pending', 'indexing')`,
     )
     .run(error, stamp(s.clock)).changes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The refresh schedule (schedule.ts) and the answer-test run a refresh started (src/answer-tests).
+// None of these touch `updated_at`: they are bookkeeping, not the source's content.
+
+/** Sets the hours between scheduled refreshes of a url or sitemap source (422 for other types). */
+export function setRefreshInterval(
+  db: Database,
+  chatbotId: string,
+  sourceId: string,
+  hours: number | null,
+): Source {
+  const source = getSource(db, chatbotId, sourceId);
+  if (!SCHEDULED_TYPES.includes(source.type)) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Invalid body: refreshIntervalHours: only url and sitemap sources are refreshed on a schedule, this one is ${source.type}`,
+    );
+  }
+  db.query('UPDATE sources SET refresh_interval_hours = ? WHERE id = ?').run(hours, sourceId);
+  return getSource(db, chatbotId, sourceId);
+}
+
+/** A fetch of the source ended (indexed, unchanged or failed): the schedule counts from now. */
+export function recordFetched(s: SourcesDb, sourceId: string): void {
+  s.db
+    .query('UPDATE sources SET fetched_at = ?, refresh_queued_at = NULL WHERE id = ?')
+    .run(stamp(s.clock), sourceId);
+}
+
+/** A scheduled refresh was queued; it is outstanding until a fetch of the source ends. */
+export function recordRefreshQueued(s: SourcesDb, sourceId: string): void {
+  s.db.query('UPDATE sources SET refresh_queued_at = ? WHERE id = ?').run(stamp(s.clock), sourceId);
+}
+
+/** A source on a schedule, as the scheduler reads it. */
+export type ScheduledSource = {
+  id: string;
+  chatbotId: string;
+  intervalHours: number;
+  /** When the last fetch ended, or when the source was created if it never did. */
+  since: string;
+  /** When a scheduled refresh not ended yet was queued (null: none). */
+  queuedAt: string | null;
+};
+
+export function scheduledSources(db: Database): ScheduledSource[] {
+  return db
+    .query<ScheduledSource, []>(
+      `SELECT id, chatbot_id AS chatbotId, refresh_interval_hours AS intervalHours,
+         COALESCE(fetched_at, created_at) AS since, refresh_queued_at AS queuedAt
+       FROM sources WHERE refresh_interval_hours IS NOT NULL AND type IN ('url', 'sitemap')`,
+    )
+    .all();
+}
+
+/** Records the answer-test run a refresh of these sources started (or the same run, updated). */
+export function setLastTestRun(db: Database, sourceIds: readonly string[], run: LastTestRun) {
+  const json = JSON.stringify(run);
+  const update = db.query('UPDATE sources SET last_test_run = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const id of sourceIds) update.run(json, id);
+  })();
+}
+
+/** Updates what the sources that show this run say of it (sources a newer run replaced keep theirs). */
+export function updateLastTestRun(db: Database, chatbotId: string, run: LastTestRun): void {
+  db.query(
+    `UPDATE sources SET last_test_run = ?
+     WHERE chatbot_id = ? AND json_extract(last_test_run, '$.runId') = ?`,
+  ).run(JSON.stringify(run), chatbotId, run.runId);
 }

@@ -7,6 +7,12 @@ import type { LanceKnowledgeStore } from '../knowledge/index-store.ts';
 import type { Logger } from '../logging.ts';
 import type { WriteHealth } from '../storage/sqlite/write-health.ts';
 
+/** Who asked a source to be fetched again: an admin (POST …/refresh) or the schedule. */
+export type RefreshTrigger = 'manual' | 'scheduled';
+
+/** A refresh changed the content of a source that had been indexed before. */
+export type ContentRefreshed = { chatbotId: string; sourceId: string; trigger: RefreshTrigger };
+
 export type SourcesDeps = {
   db: Database;
   /** Stamps the sources' times. */
@@ -23,4 +29,6 @@ export type SourcesDeps = {
   loading: LoadSettings;
   /** Reads documents and pages in bounded processes, where they are also chunked. */
   extractor: Extractor;
+  /** Run after a refresh changed a source's content (the answer tests start; src/deps.ts). */
+  onContentRefreshed: ((event: ContentRefreshed) => void)[];
 };

@@ -3,16 +3,15 @@
 // chat and Crisp conversations answered through the fake Groq). Runs when /usr/bin/chromium
 // exists; with REQUIRE_BROWSER=1 (CI) a missing Chromium is a failure, not a skip.
 //
-// The unanswered questions and the analytics come from the server's real routes (a group of Crisp
-// questions handed off for lack of an answer, one answered by an operator). The answer-test and
-// delivery-log routes are not in the server yet: the first test checks the page says so in plain
-// words; the second answers them inside the browser with their documented shapes
-// (docs/notes/dashboard.md) and checks the page uses everything fully.
+// The unanswered questions, the analytics and the answer tests come from the server's real routes
+// (a group of Crisp questions handed off for lack of an answer, one answered by an operator; tests
+// run through the binary and the fake Groq; the Crisp delivery log of those sessions). Nothing is
+// stubbed in the browser: every request the page makes reaches the server.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page, type Route } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { PLUGIN_TOKEN } from '../crisp/harness.ts';
 import {
   delivery,
@@ -49,76 +48,8 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-/** The routes the page calls that the server does not have yet. */
-const COMING = /\/(tests|integrations\/crisp\/deliveries)(\/|\?|$)/;
-
-const day = (i: number) => new Date(Date.UTC(2026, 0, 1 + i)).toISOString();
-
 /** What the operator answered in Crisp to the question about Mars. */
 const OPERATOR_REPLY = 'We ship to Earth addresses only.';
-
-/**
- * The coming routes, answered inside the browser with the shapes their issue documents (no
- * request leaves the page for them).
- */
-function comingRoutes() {
-  let runPolls = 0;
-  return async (route: Route) => {
-    const request = route.request();
-    const path = new URL(request.url()).pathname.replace(/^\/api\/v1\/chatbots\/[^/]+/, '');
-    const json = (status: number, body: unknown) =>
-      route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
-    if (path === '/tests') {
-      return json(200, {
-        items: [
-          { id: 'test_refund', question: 'How long do refunds take?' },
-          { id: 'test_mars', question: 'Do you ship to Mars?' },
-        ],
-      });
-    }
-    if (path === '/tests/runs') return json(200, { items: [] });
-    if (path === '/tests/run') return json(202, { runId: 'run_1' });
-    if (path === '/tests/runs/run_1') {
-      runPolls++;
-      if (runPolls === 1) return json(200, { status: 'running', results: [] });
-      return json(200, {
-        status: 'done',
-        results: [
-          {
-            testId: 'test_refund',
-            status: 'pass',
-            reasons: [],
-            reply: 'Refunds take 5 days.',
-            cited: ['Refund policy'],
-            changed: false,
-          },
-          {
-            testId: 'test_mars',
-            status: 'fail',
-            reasons: ['handed off: no answer'],
-            reply: '',
-            cited: [],
-            changed: true,
-          },
-        ],
-      });
-    }
-    if (path === '/integrations/crisp/deliveries') {
-      return json(200, {
-        deliveries: [
-          {
-            receivedAt: day(3),
-            event: 'message:send',
-            sessionId: 'session_mars',
-            action: 'queued',
-            outcome: 'handoff',
-          },
-        ],
-      });
-    }
-    return route.fallback();
-  };
-}
 
 /** Polls an observable state (not a sleep for work) until true or `timeoutMs`. */
 async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 20_000) {
@@ -239,10 +170,7 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
-      const { url } = message.location();
-      // A route that is not there yet answers 404, which Chromium reports in the console.
-      if (/status of 404/.test(message.text()) && COMING.test(url)) return;
-      errors.push(`${message.text()} (${url})`);
+      errors.push(`${message.text()} (${message.location().url})`);
     });
     await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`);
     return { page, errors };
@@ -256,7 +184,7 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     );
   };
 
-  it('should open on the chatbot with readable conversations, take the token from the address, say what is not available yet, and add a Q&A in one click', async () => {
+  it('should open on the chatbot with readable conversations, take the token from the address, show every panel from the server, and add a Q&A in one click', async () => {
     const started = performance.now();
     const { page, errors } = await open(1280);
     // The overview without any click: the name, the numbers, the LLM state.
@@ -296,13 +224,10 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     expect(await gap.textContent()).toContain('Asked 2 times');
     await page.locator('#charts figure.chart canvas').nth(3).waitFor();
 
-    // The coming routes: said in plain words, nothing broken.
-    for (const panel of ['#tests', '#crisp']) {
-      await page.locator(`${panel} .not-available`).waitFor();
-      expect(await page.locator(`${panel} .not-available`).textContent()).toContain(
-        'not available yet',
-      );
-    }
+    // The answer tests are there, none written yet.
+    await page.locator('#tests p', { hasText: 'No tests yet.' }).waitFor();
+    // The Crisp connection and its delivery log, from the server's own route.
+    await page.locator('#crisp table td', { hasText: 'message:send' }).first().waitFor();
 
     // See a gap → add the answer: the handed-off question becomes a Q&A source.
     await mars.getByRole('button', { name: 'Add an answer' }).click();
@@ -332,13 +257,18 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     await page.close();
   }, 60_000);
 
-  it('should show the real unanswered questions and outcomes, turn a gap into an edited Q&A, dismiss another, and use the coming routes once they answer, at 390 px too', async () => {
+  it('should show the real unanswered questions and outcomes, turn a gap into an edited Q&A, dismiss another, run the real answer tests, and show the delivery log, at 390 px too', async () => {
     const analytics = await admin(`/api/v1/chatbots/${chatbotId}/analytics`);
     expect(analytics.status).toBe(200);
     const conversationCount = String(analytics.body.totals.conversations);
     // The playground chat and the four Crisp sessions.
     expect(conversationCount).toBe('5');
     let qaSourceId = '';
+    const tests = `/api/v1/chatbots/${chatbotId}/tests`;
+    for (const question of ['How long do refunds take?', 'Do you ship to Mars?']) {
+      const created = await admin(tests, { method: 'POST', json: { question, expect: 'answer' } });
+      expect(created.status).toBe(201);
+    }
     for (const width of [390, 1280]) {
       const page = await context.newPage();
       const errors: string[] = [];
@@ -346,7 +276,6 @@ describe.if(hasChromium)('dashboard in a browser', () => {
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
       });
-      await page.route(COMING, comingRoutes());
       await page.setViewportSize({ width, height: 1000 });
       await page.goto(`${server.url}/dashboard#token=${encodeURIComponent(ADMIN)}`);
 
@@ -373,16 +302,24 @@ describe.if(hasChromium)('dashboard in a browser', () => {
         .evaluate((el) => el.scrollWidth);
       expect(chartWidth).toBeLessThanOrEqual(width);
 
-      // Run the tests: the run is followed to its results.
+      // Run the tests: the server runs them, the page follows the run to its results.
+      const runs = (await admin(`${tests}/runs`)).body.items.length;
       await page.locator('#tests').getByRole('button', { name: 'Run the tests' }).click();
-      await page.locator('#tests li.result.fail').waitFor();
+      await until('the run done', async () => {
+        const { items } = (await admin(`${tests}/runs`)).body;
+        return items.length === runs + 1 && items[0].status === 'done';
+      });
+      await page.locator('#tests strong', { hasText: 'Last run: done' }).waitFor();
       expect(await page.locator('#tests').textContent()).toContain('1 passed, 1 failed');
       expect(await page.locator('#tests li.result.fail').textContent()).toContain(
-        'Do you ship to Mars?',
+        'Do you ship to Mars? — expected an answer, but the bot handed off (no answer in the knowledge)',
+      );
+      expect(await page.locator('#tests li.result.pass').textContent()).toContain(
+        'How long do refunds take?',
       );
 
       // Crisp: connected, healthy, with its delivery log.
-      await page.locator('#crisp table td', { hasText: 'message:send' }).waitFor();
+      await page.locator('#crisp table td', { hasText: 'message:send' }).first().waitFor();
       expect(await page.locator('#crisp').textContent()).toContain(WEBSITE_ID);
 
       // The README's picture: the board as a support lead first sees it (docs/dashboard.png).

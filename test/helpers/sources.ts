@@ -73,7 +73,11 @@ export async function searchHits(t: TestApp, chatbotId: string, query: string) {
   }[];
 }
 
-/** The fields of a source (docs/notes/contract.md), sorted; only sitemap sources add `progress`. */
+/**
+ * The fields of a source (docs/notes/contract.md), sorted: exactly these on text and Q&A sources;
+ * sitemap sources add `progress`, fetched ones `lastTestRun`, url and sitemap ones
+ * `refreshIntervalHours` (SCHEDULED_SOURCE_FIELDS).
+ */
 export const SOURCE_FIELDS = [
   'chunkCount',
   'createdAt',
@@ -86,6 +90,13 @@ export const SOURCE_FIELDS = [
   'updatedAt',
   'url',
 ];
+
+/** The fields of a url source, sorted: the contract's and the schedule's. */
+export const SCHEDULED_SOURCE_FIELDS = [
+  ...SOURCE_FIELDS,
+  'lastTestRun',
+  'refreshIntervalHours',
+].sort();
 
 /**
  * Times GET /healthz on the real server every ~20 ms, from another thread (health-probe-worker.ts),

@@ -10,7 +10,7 @@ import {
   buildIngestApp,
   createChatbot,
   getSourceJson,
-  SOURCE_FIELDS,
+  SCHEDULED_SOURCE_FIELDS,
   searchHits,
   sourcesPath,
   upload,
@@ -60,10 +60,11 @@ describe('URL sources (happy)', () => {
     await t.deps.worker.drain();
     const source = await getSourceJson(t, chatbotId, created.id);
     expect(source).toMatchObject({ status: 'ready', error: null, title: 'Refunds', chunkCount: 1 });
-    // The contract's source fields (docs/notes/contract.md), no more (only sitemap sources add `progress`).
+    // The contract's source fields (docs/notes/contract.md) and the schedule's, no more.
     for (const shown of [created, source]) {
-      expect(Object.keys(shown).sort()).toEqual(SOURCE_FIELDS);
+      expect(Object.keys(shown).sort()).toEqual(SCHEDULED_SOURCE_FIELDS);
     }
+    expect(source).toMatchObject({ refreshIntervalHours: null, lastTestRun: null });
     const hits = await searchHits(t, chatbotId, 'refunds fourteen days');
     expect(hits[0]).toMatchObject({
       sourceId: created.id,

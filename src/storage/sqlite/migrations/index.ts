@@ -9,6 +9,7 @@ import { storageProbe } from './007-storage-probe.ts';
 import { replyTurn } from './008-reply-turn.ts';
 import { crispReal } from './009-crisp-real.ts';
 import { insights } from './010-insights.ts';
+import { answerTests } from './011-answer-tests.ts';
 import type { Migration } from './migration.ts';
 
 export const migrations: Migration[] = [
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   replyTurn,
   crispReal,
   insights,
+  answerTests,
 ];
