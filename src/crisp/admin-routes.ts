@@ -22,6 +22,7 @@ import {
   TestBody,
   TestResponse,
 } from './model.ts';
+import { publicUrlWarning } from './public-url.ts';
 import { REPLY_JOB } from './webhook.ts';
 
 export type CrispAdminDeps = DryRunDeps & {
@@ -73,6 +74,7 @@ async function connect(deps: CrispAdminDeps, chatbotId: string, body: ConnectBod
     events: CRISP_EVENTS,
     tier: connection.credentials.tier,
     signed: connection.signingSecret !== null,
+    warning: publicUrlWarning(deps.config.PUBLIC_URL),
   };
 }
 

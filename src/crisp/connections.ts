@@ -4,6 +4,7 @@ import type { Database } from 'bun:sqlite';
 import { callsOn, DEFAULT_DAILY_QUOTA } from './api-calls.ts';
 import type { CrispCredentials, CrispError, CrispTier } from './client.ts';
 import type { ConnectionStatus } from './model.ts';
+import { publicUrlWarning } from './public-url.ts';
 import { mask, SecretBox } from './secret-box.ts';
 
 type Row = {
@@ -49,6 +50,10 @@ export const CRISP_EVENTS = [
 export function webhookUrl(publicUrl: string, chatbotId: string, webhookSecret: string): string {
   return `${publicUrl}/api/integrations/livechat/crisp/webhook/${encodeURIComponent(chatbotId)}?key=${encodeURIComponent(webhookSecret)}`;
 }
+
+/** Beside the masked URL in the status: why it does not work, and how to see the working one. */
+export const WEBHOOK_URL_NOTE =
+  'The key in webhookUrl is hidden (••••), so this URL does not work as shown. Connect again (PUT …/integrations/crisp with the same credentials) to see the full URL: the key stays the same.';
 
 /** The columns a Connection is made of: while they are unchanged, so is the opened Connection. */
 const sameConnection = (a: Row, b: Row) =>
@@ -182,8 +187,11 @@ export class ConnectionStore {
       tokenIdentifier: mask(row.token_identifier),
       tokenKey: '••••',
       signingSecret: row.signing_secret_enc ? '••••' : null,
-      // The key is masked: the full URL is only shown once, by connect.
-      webhookUrl: webhookUrl(publicUrl, chatbotId, mask(webhookSecret)),
+      // The key is masked, left unencoded so the bullets show: the URL cannot pass for the
+      // working one, which only connect shows.
+      webhookUrl: `${webhookUrl(publicUrl, chatbotId, '')}${mask(webhookSecret)}`,
+      webhookUrlNote: WEBHOOK_URL_NOTE,
+      warning: publicUrlWarning(publicUrl),
       events: CRISP_EVENTS,
       health: {
         healthy: row.healthy === 1,

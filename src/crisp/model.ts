@@ -96,6 +96,8 @@ export const ConnectResponse = v.object({
   events: v.array(v.string()),
   tier: CrispTier,
   signed: v.boolean(),
+  /** Set when Crisp cannot call `webhookUrl` (PUBLIC_URL unset, local or not HTTPS): what to set. */
+  warning: v.nullable(v.string()),
 });
 
 /** What `GET …/integrations/crisp` shows for a connected chatbot: masked values and health. */
@@ -106,7 +108,12 @@ export const ConnectionStatus = v.object({
   tokenIdentifier: v.string(),
   tokenKey: v.string(),
   signingSecret: v.nullable(v.string()),
+  /** The webhook URL with its key hidden (`key=••••…`): it does not work as shown. */
   webhookUrl: v.string(),
+  /** Says so, and how to see the working URL again. */
+  webhookUrlNote: v.string(),
+  /** As in the connect answer: set when Crisp cannot call the webhook URL. */
+  warning: v.nullable(v.string()),
   events: v.array(v.string()),
   health: v.object({
     healthy: v.boolean(),

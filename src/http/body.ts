@@ -2,6 +2,7 @@
 // (415), and parsed by us, never by Elysia's unbounded default parsers.
 import { AppError } from '../errors.ts';
 import { jsonShapeProblem } from './json-limits.ts';
+import { jsonSyntaxError } from './json-syntax.ts';
 
 /** Context fields a parse hook reads (a subset of Elysia's parse context). */
 type ParseContext = { request: Request };
@@ -77,7 +78,8 @@ export async function readBodyText(request: Request, limitBytes: number): Promis
 
 /**
  * Parses a JSON text received from outside: its shape is bounded first (depth, number of values;
- * see json-limits.ts), then JSON.parse judges the syntax. 400 either way, never echoing the text.
+ * see json-limits.ts), then JSON.parse judges the syntax. 400 either way, never echoing the text:
+ * a syntax error says what is wrong and where (line, column), in words of our own.
  */
 export function parseJsonText(text: string): unknown {
   const problem = jsonShapeProblem(text);
@@ -85,7 +87,9 @@ export function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new AppError('INVALID_JSON', 'The request body is not valid JSON');
+    const at = jsonSyntaxError(text);
+    const where = at ? `: ${at.problem} at line ${at.line}, column ${at.column}` : '';
+    throw new AppError('INVALID_JSON', `The request body is not valid JSON${where}`);
   }
 }
 
@@ -112,7 +116,7 @@ function countDelimiters(bytes: Uint8Array, boundary: string, stopAt: number): n
 
 /**
  * A multipart body as a plain object (files stay `File`s; repeated fields become arrays, like
- * Elysia's). Bounded before and after the native parse: at most MULTIPART_PARTS_MAX parts (400),
+ * Elysia's; empty text fields are left out). Bounded before and after the native parse: at most MULTIPART_PARTS_MAX parts (400),
  * text fields of at most MULTIPART_OVERHEAD_BYTES together (413). Built in one pass: asking
  * FormData for each key's values was quadratic (20,000 fields took 3 s).
  */
@@ -143,6 +147,9 @@ async function parseMultipart(bytes: Uint8Array<ArrayBuffer>, header: string): P
         `The form's text fields are larger than ${MULTIPART_OVERHEAD_BYTES} characters`,
       );
     }
+    // A form sends its empty fields too (Swagger UI ticks "Send empty value" by default): an
+    // empty text field is one not filled in, so it counts as absent, not as an empty value.
+    if (value === '') continue;
     const seen = out[key];
     if (seen === undefined) out[key] = value;
     else if (Array.isArray(seen)) seen.push(value);

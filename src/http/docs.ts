@@ -8,6 +8,7 @@ import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'f
 import type { GenericSchema } from 'valibot';
 import { isPublicPath } from './auth.ts';
 import { ownParsers } from './body.ts';
+import { OPERATION_DOCS, PARAMETER_DOCS } from './examples.ts';
 import { ErrorResponse } from './model.ts';
 
 const asset = (path: string, type: string) => () =>
@@ -22,11 +23,13 @@ const toSchema = (schema: GenericSchema) =>
 const mapJsonSchema = { valibot: toSchema };
 
 type Json = Record<string, unknown>;
+type Media = { schema?: Json; example?: unknown; examples?: unknown };
 type Operation = {
   security?: unknown[];
-  requestBody?: unknown;
-  parameters?: unknown[];
-  responses?: Record<string, unknown>;
+  description?: string;
+  requestBody?: { required?: boolean; content: Record<string, Media> };
+  parameters?: { name: string; in: string; description?: string; example?: unknown }[];
+  responses?: Record<string, { description?: string; content?: Record<string, unknown> }>;
   [key: string]: unknown;
 };
 type RouteView = { method: string; path: string; hooks: Json & { parse?: unknown } };
@@ -45,6 +48,75 @@ function acceptsOf(route: RouteView, defaultParser: unknown): readonly string[] 
     if (accepts) return accepts;
   }
   return ['application/json'];
+}
+
+const isBinary = (schema: unknown) => (schema as Json | undefined)?.format === 'binary';
+
+/**
+ * The multipart form as Swagger UI can render it (a field per property, a file picker for the
+ * binary one): the body's variant that has a binary field, without its constant tag, which the
+ * route's parse hook sets itself. Swagger UI fills each text field with a sample drawn from its
+ * schema ("string") and sends it; an empty example leaves the optional fields empty, so unsent.
+ */
+function formSchema(schema: Json): Json {
+  const variants = (schema.oneOf ?? schema.anyOf ?? [schema]) as Json[];
+  const variant = variants.find((v) => Object.values((v.properties ?? {}) as Json).some(isBinary));
+  if (!variant) return schema;
+  const fields = Object.entries(variant.properties as Record<string, Json>).filter(
+    ([, field]) => !('const' in field),
+  );
+  const required = (variant.required ?? []) as string[];
+  return {
+    type: 'object',
+    properties: Object.fromEntries(
+      fields.map(([name, field]) => [
+        name,
+        // OpenAPI 3.1 names a file by its media type; Swagger UI also reads `format: binary`.
+        isBinary(field)
+          ? { ...field, contentMediaType: 'application/octet-stream' }
+          : { ...field, examples: [''] },
+      ]),
+    ),
+    required: required.filter((name) => fields.some(([field]) => field === name)),
+  };
+}
+
+/** A JSON body's schema without the variants that need a file: JSON cannot carry one. */
+function jsonSchema(schema: Json): Json {
+  const variants = schema.oneOf as Json[] | undefined;
+  const hasFile = (v: Json) => Object.values((v.properties ?? {}) as Json).some(isBinary);
+  const kept = variants?.filter((v) => !hasFile(v));
+  return kept?.length && kept.length < (variants?.length ?? 0)
+    ? { ...schema, oneOf: kept }
+    : schema;
+}
+
+/** Adds examples, parameter docs and extra media types (src/http/examples.ts) to an operation. */
+function documentOperation(key: string, operation: Operation): void {
+  for (const parameter of operation.parameters ?? []) {
+    const known = parameter.in === 'path' ? PARAMETER_DOCS[parameter.name] : undefined;
+    parameter.description ??= known?.description;
+    if (known?.example) parameter.example = known.example;
+  }
+  const docs = OPERATION_DOCS[key];
+  for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+    if (type === 'multipart/form-data' && media.schema) {
+      media.schema = formSchema(media.schema);
+      continue;
+    }
+    if (media.schema) media.schema = jsonSchema(media.schema);
+    if (docs?.examples) media.examples = docs.examples;
+    else if (docs?.example !== undefined) media.example = docs.example;
+  }
+  if (!docs) return;
+  if (docs.description) {
+    operation.description = [operation.description, docs.description].filter(Boolean).join('\n\n');
+  }
+  if (docs.parameters) operation.parameters = [...(operation.parameters ?? []), ...docs.parameters];
+  for (const [status, content] of Object.entries(docs.responses ?? {})) {
+    const response = operation.responses?.[status];
+    if (response) response.content = { ...response.content, ...content };
+  }
 }
 
 /**
@@ -113,6 +185,7 @@ export function buildOpenApiDocument(
   }
   for (const [path, operations] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(operations)) {
+      documentOperation(`${method.toUpperCase()} ${path}`, operation);
       operation.responses ??= {};
       const responses = operation.responses;
       if (!isPublicPath(path)) {

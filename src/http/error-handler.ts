@@ -10,6 +10,7 @@ type Issue = {
   path?: readonly (PropertyKey | { key: PropertyKey })[];
   message: string;
   expected?: string | null;
+  received?: string;
   kind?: string;
   type?: string;
 };
@@ -35,6 +36,22 @@ function boundedPath(path: string): string {
  */
 const ownMessage = (message: string) => message !== '' && !message.startsWith('Invalid ');
 
+/** What an issue asks of its field, in words; never the value received. */
+function expectation(issue: Issue, path: string): string {
+  if (issue.expected === 'never') return 'is not an allowed field';
+  if (issue.kind !== 'schema') {
+    if (ownMessage(issue.message)) return `must be ${issue.message}`;
+    return `must satisfy ${issue.type ?? 'constraint'}${issue.expected ? ` ${issue.expected}` : ''}`;
+  }
+  // JSON has no `undefined`: it is how valibot reports a field that is absent. For a missing key
+  // valibot "expects" the key's own name, which says nothing; a missing variant tag lists choices.
+  if (issue.received === 'undefined') {
+    const named = issue.expected === `"${path.split('.').pop()}"`;
+    return issue.expected && !named ? `is required, expected ${issue.expected}` : 'is required';
+  }
+  return `expected ${issue.expected ?? issue.type}`;
+}
+
 /**
  * Field paths and what each expects: never the received values (they may hold secrets), and the
  * paths bounded in length and number, since the keys of a body are the caller's too.
@@ -45,15 +62,7 @@ export function describeIssues(issues: readonly Issue[], where: string): string 
       .map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p)))
       .join('.');
     const field = boundedPath(path) || where;
-    const expected =
-      issue.expected === 'never'
-        ? 'is not an allowed field'
-        : issue.kind === 'schema'
-          ? `expected ${issue.expected ?? issue.type}`
-          : ownMessage(issue.message)
-            ? `must be ${issue.message}`
-            : `must satisfy ${issue.type ?? 'constraint'}${issue.expected ? ` ${issue.expected}` : ''}`;
-    return `${field}: ${expected}`;
+    return `${field}: ${expectation(issue, path)}`;
   });
   const more = issues.length - parts.length;
   if (more > 0) parts.push(`and ${more} more`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type RunningBinary, startBinary } from '../helpers/process.ts';
 
 const CHROMIUM = Bun.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -56,22 +56,39 @@ describe.if(hasChromium)('docs in a browser', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  it('should render the chatbot routes, authorize, run an admin call, and call no other host', async () => {
-    const token = await server.adminToken();
+  /** Opens /docs and authorizes with the admin token, as a person would. */
+  async function openDocs() {
     const page = await context.newPage();
     await page.goto(`${server.url}/docs`);
-    const listOperation = page.locator('#operations-chatbots-getApiV1Chatbots');
-    await listOperation.waitFor({ timeout: 30_000 });
-    const rendered = await page.locator('.swagger-ui').textContent();
-    expect(rendered).toContain('/api/v1/chatbots');
-    expect(rendered).toContain('/api/v1/chatbots/{chatbotId}');
-
+    await page.locator('#operations-chatbots-getApiV1Chatbots').waitFor({ timeout: 30_000 });
     // Authorize: paste the admin token into the bearer scheme's dialog.
     await page.locator('.scheme-container button.authorize').click();
     const dialog = page.locator('.dialog-ux');
-    await dialog.locator('input').first().fill(token);
-    await dialog.locator('.auth-btn-wrapper button.authorize').click();
+    const input = dialog.locator('input');
+    // persistAuthorization keeps the token across pages: then the dialog offers only Logout.
+    if ((await input.count()) > 0) {
+      await input.first().fill(await server.adminToken());
+      await dialog.locator('.auth-btn-wrapper button.authorize').click();
+    }
     await dialog.locator('button.btn-done').click();
+    return page;
+  }
+
+  /** Opens an operation, presses "Try it out", and returns it. */
+  async function tryOut(page: Page, id: string) {
+    const operation = page.locator(`#${id}`);
+    await operation.locator('.opblock-summary').first().click();
+    await operation.locator('button.try-out__btn').click();
+    return operation;
+  }
+
+  it('should render the chatbot routes, authorize, run an admin call, and call no other host', async () => {
+    const token = await server.adminToken();
+    const page = await openDocs();
+    const listOperation = page.locator('#operations-chatbots-getApiV1Chatbots');
+    const rendered = await page.locator('.swagger-ui').textContent();
+    expect(rendered).toContain('/api/v1/chatbots');
+    expect(rendered).toContain('/api/v1/chatbots/{chatbotId}');
 
     // Try it out → Execute on "List chatbots".
     await listOperation.locator('.opblock-summary').first().click();
@@ -96,5 +113,38 @@ describe.if(hasChromium)('docs in a browser', () => {
     });
     expect(elsewhere).toEqual([]);
     expect(requests.some((url) => url.endsWith('/docs/assets/swagger-ui-bundle.js'))).toBe(true);
+  }, 120_000);
+
+  it('should create a chatbot with the pre-filled example, and upload a file through a file picker', async () => {
+    const page = await openDocs();
+    // Try it out → Execute, the example left as it is.
+    const create = await tryOut(page, 'operations-chatbots-postApiV1Chatbots');
+    expect(JSON.parse(await create.locator('textarea.body-param__text').inputValue())).toEqual({
+      name: 'Support bot',
+    });
+    const created = page.waitForResponse((r) => r.url() === `${server.url}/api/v1/chatbots`);
+    await create.locator('button.execute').click();
+    const answer = await created;
+    expect(answer.status()).toBe(201);
+    const chatbot = (await answer.json()) as { id: string; channels: string[]; model: unknown };
+    expect([chatbot.channels, chatbot.model]).toEqual([['chat'], null]);
+
+    // Add a source as a file: the form has a file picker, the empty optional fields are ignored.
+    const add = await tryOut(page, 'operations-knowledge-postApiV1ChatbotsByChatbotIdSources');
+    await add.locator('tr[data-param-name="chatbotId"] input').fill(chatbot.id);
+    await add
+      .locator('.opblock-section-request-body select.content-type')
+      .selectOption('multipart/form-data');
+    const picker = add.locator('tr[data-property-name="file"] input[type=file]');
+    await picker.setInputFiles({
+      name: 'refunds.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('Refunds are paid back within 5 business days.'),
+    });
+    const uploaded = page.waitForResponse((r) => r.url().endsWith(`/${chatbot.id}/sources`));
+    await add.locator('button.execute').click();
+    const source = await uploaded;
+    expect(source.status()).toBe(202);
+    expect(await source.json()).toMatchObject({ type: 'file', title: 'refunds.txt' });
   }, 120_000);
 });
