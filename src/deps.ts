@@ -4,15 +4,16 @@
 import type { Database } from 'bun:sqlite';
 import { join } from 'node:path';
 import type { AnswerDeps } from './answers/answer.ts';
+import { listChatbots } from './chatbots/service.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { type CrispClient, HttpCrispClient } from './crisp/client.ts';
 import { ConnectionStore } from './crisp/connections.ts';
 import { replyJob } from './crisp/reply-job.ts';
 import { REPLY_JOB, serialKeyOf } from './crisp/webhook.ts';
-import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
+import { createEmbedder, embeddingReadiness, modelsDirOf } from './embeddings/index.ts';
 import type { Embedder } from './embeddings/types.ts';
-import type { ReadinessCheck } from './http/health.ts';
+import type { ReadinessCheck, RetrievalStatus } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
 import { ExtractorPool, extractorOptions } from './ingest/extractor.ts';
 import { loadSettings } from './ingest/load.ts';
@@ -23,6 +24,8 @@ import { createLlmClient } from './llm/groq-client.ts';
 import { LLM_PROBE_TIMEOUT_MS, LlmProbe } from './llm/probe.ts';
 import type { LlmClient } from './llm/types.ts';
 import type { Logger } from './logging.ts';
+import { autoPullOffReason, ModelAutoPull } from './models/auto-pull.ts';
+import { type CatalogModel, DEFAULT_HUB_URL } from './models/catalog.ts';
 import { syncDefaultPlan } from './plans/service.ts';
 import { fetchJob } from './sources/fetch-job.ts';
 import { FETCH_JOB, forgetChatbotSources } from './sources/fetched.ts';
@@ -41,12 +44,14 @@ export type AppDeps = {
   /** Whether SQLite can write (disk full → /readyz 503, the worker pauses claiming). */
   storage: WriteHealth;
   lance: LanceConnection;
-  /** Vectors for the knowledge index; null when EMBEDDING_PROVIDER=none (full-text only). */
+  /** The embedder built at start; null when EMBEDDING_PROVIDER=none (until `modelAutoPull` switches `knowledge`). */
   embedder: Embedder | null;
   /** The chunk index (one LanceDB table handle per process): sources, search. */
   knowledge: LanceKnowledgeStore;
   /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
   llm: LlmClient;
+  /** Pulls the default embedding model in the background when none is set up (serve() starts it). */
+  modelAutoPull: ModelAutoPull;
   /** Whether LLM calls can work (models list at start and every few minutes; serve() starts it). */
   llmProbe: LlmProbe;
   metrics: Metrics;
@@ -60,6 +65,8 @@ export type AppDeps = {
   answers: AnswerDeps;
   /** Knowledge sources: their table, the chunk index, uploads, fetch settings, the extractor. */
   sources: SourcesDeps;
+  /** What /readyz says of search: hybrid or full-text only, and the start-up model pull. */
+  retrieval: () => RetrievalStatus;
   /** Extra /readyz checks (embeddings, chunk index; tests add theirs). */
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
@@ -79,8 +86,15 @@ export type AppDeps = {
 export async function buildDeps(
   config: Config,
   log: Logger,
-  /** Test seams: a deterministic fake embedder instead of the configured one, a pinned clock. */
-  overrides: { embedder?: Embedder | null; clock?: Clock } = {},
+  /**
+   * Test seams: a deterministic fake embedder instead of the configured one, a pinned clock, the
+   * auto-pull's catalog (models of a fake hub) and jitter.
+   */
+  overrides: {
+    embedder?: Embedder | null;
+    clock?: Clock;
+    autoPull?: { catalog?: readonly CatalogModel[]; random?: () => number };
+  } = {},
 ): Promise<AppDeps> {
   const clock = overrides.clock ?? systemClock;
   const db = openDatabase(join(config.DATA_DIR, 'answerdesk.sqlite'));
@@ -137,6 +151,16 @@ export async function buildDeps(
     embedder,
     knowledge,
     llm,
+    modelAutoPull: new ModelAutoPull({
+      offReason: autoPullOffReason(config) ?? (embedder ? 'an embedder is configured' : null),
+      modelsDir: modelsDirOf(config),
+      hubUrl: config.MODEL_HUB_URL ?? DEFAULT_HUB_URL,
+      knowledgeLanguages: () => listChatbots(db).map((c) => c.language.knowledge),
+      useEmbedder: (next) => knowledge.useEmbedder(next),
+      clock,
+      log: log.child({ component: 'embeddings' }),
+      ...overrides.autoPull,
+    }),
     llmProbe: new LlmProbe({
       target: {
         baseUrl: config.GROQ_BASE_URL ?? 'https://api.groq.com',
@@ -165,6 +189,10 @@ export async function buildDeps(
       retrieve: (query, signal) => searchKnowledge(knowledge, { ...query, explain: true }, signal),
     },
     sources,
+    retrieval: () => ({
+      retrieval: knowledge.vectorsReady ? 'hybrid' : 'fulltext',
+      modelPull: deps.modelAutoPull.status(),
+    }),
     readinessChecks: [
       ...(embedder ? [embeddingReadiness(embedder)] : []),
       knowledgeReadiness(knowledge),
@@ -192,6 +220,8 @@ export async function buildDeps(
       () => sources.extractor.close(),
       () => worker.stop(),
       () => deps.llmProbe.stop(),
+      // First of all: a download stops at once; a re-embed under way finishes before the index closes.
+      () => deps.modelAutoPull.stop(),
     ],
     close: async () => {
       for (const hook of [...deps.onShutdown].reverse()) {

@@ -72,6 +72,8 @@ export async function serve(): Promise<number> {
   deps.worker.start();
   // Checks the LLM endpoint now and every LLM_PROBE_INTERVAL_SECONDS (/readyz shows the result).
   deps.llmProbe.start();
+  // No embedder set up: pulls the default model in the background and switches to hybrid search.
+  deps.modelAutoPull.start();
   // Tells `answerdesk ingest` to send its work here (one LanceDB writer per data dir).
   const unmark = writeServiceMarker(config.DATA_DIR, running.url);
   log.info(
@@ -89,6 +91,7 @@ export async function serve(): Promise<number> {
       embedding: deps.embedder
         ? `${deps.embedder.provider}: ${deps.embedder.model} (${deps.embedder.dimension} dimensions)`
         : 'none: full-text search only',
+      retrieval: deps.knowledge.vectorsReady ? 'hybrid' : 'fulltext',
     },
     'answerdesk started',
   );
