@@ -148,7 +148,11 @@ export class ModelAutoPull {
         progress: (line) => opts.log.debug({ model }, line),
       });
       this.#status.state = 'reembedding';
-      const embedder = await LocalEmbedder.load({ modelsDir: opts.modelsDir, model, log: opts.log });
+      const embedder = await LocalEmbedder.load({
+        modelsDir: opts.modelsDir,
+        model,
+        log: opts.log,
+      });
       const chunks = await opts.useEmbedder(embedder);
       this.#status.state = 'done';
       opts.log.info({ retrieval: 'hybrid', model, chunks }, 'hybrid search on');
