@@ -152,7 +152,8 @@ export async function buildDeps(
     knowledge,
     llm,
     modelAutoPull: new ModelAutoPull({
-      offReason: autoPullOffReason(config) ?? (embedder ? 'an embedder is configured' : null),
+      offReason: autoPullOffReason(config, knowledge),
+      installed: () => knowledge.embedder,
       modelsDir: modelsDirOf(config),
       hubUrl: config.MODEL_HUB_URL ?? DEFAULT_HUB_URL,
       knowledgeLanguages: () => listChatbots(db).map((c) => c.language.knowledge),

@@ -2,7 +2,8 @@
 // pulls the default model in the background (pull.ts: pinned revision, checksums verified), loads
 // it, re-embeds the chunk index and switches to hybrid search without a restart. Until then, and
 // while the hub cannot be reached, search is full-text only and the pull is retried with capped,
-// jittered backoff. MODEL_AUTO_PULL=false turns it off (air-gapped servers).
+// jittered backoff. A start that finds the model installed but the index not yet re-embedded (the
+// service stopped in between) re-embeds. MODEL_AUTO_PULL=false turns it off (air-gapped servers).
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { LocalEmbedder } from '../embeddings/local.ts';
@@ -38,15 +39,21 @@ export function autoPullModelFor(
   return catalog.some((m) => m.name === wanted) ? wanted : DEFAULT_MODEL;
 }
 
-/** Why the auto-pull does not run for this configuration, or null when it does. */
+/**
+ * Why the auto-pull does not run, or null when it does: with no embedder it pulls one; with the
+ * default local model loaded but the index in another space (`stale`), it only re-embeds.
+ */
 export function autoPullOffReason(
   config: Pick<Config, 'MODEL_AUTO_PULL' | 'EMBEDDING_PROVIDER' | 'embeddingProviderSource'>,
+  knowledge: { embedder: Embedder | null; stale: boolean },
 ): string | null {
   if (config.embeddingProviderSource === 'env') {
     return `EMBEDDING_PROVIDER=${config.EMBEDDING_PROVIDER} is set`;
   }
-  if (config.EMBEDDING_PROVIDER !== 'none') return 'a model is installed in DATA_DIR/models';
   if (!config.MODEL_AUTO_PULL) return 'MODEL_AUTO_PULL=false';
+  if (knowledge.embedder && !knowledge.stale) {
+    return `the model ${knowledge.embedder.model} is in use`;
+  }
   return null;
 }
 
@@ -55,6 +62,8 @@ export type ModelAutoPullOptions = {
   offReason: string | null;
   modelsDir: string;
   hubUrl: string;
+  /** The embedder in use (loaded at start, or by an earlier attempt); null: pull one. */
+  installed: () => Embedder | null;
   /** The knowledge languages of every chatbot, read at each attempt. */
   knowledgeLanguages: () => (string | null)[];
   /** Switches the chunk index to the loaded model and re-embeds it; resolves with the chunk count. */
@@ -91,10 +100,7 @@ export class ModelAutoPull {
   /** Starts the first attempt in the background (never awaited by the caller). */
   start(): void {
     if (this.opts.offReason) {
-      this.opts.log.info(
-        { retrieval: 'fulltext', reason: this.opts.offReason },
-        'embedding model auto-pull off',
-      );
+      this.opts.log.info({ reason: this.opts.offReason }, 'embedding model auto-pull off');
       return;
     }
     if (this.#status.state === 'off') this.#run();
@@ -131,28 +137,31 @@ export class ModelAutoPull {
 
   async #attempt(): Promise<void> {
     const { opts } = this;
-    const model = autoPullModelFor(opts.knowledgeLanguages(), opts.catalog);
+    const installed = opts.installed();
+    const model = installed?.model ?? autoPullModelFor(opts.knowledgeLanguages(), opts.catalog);
     const attempts = this.#status.attempts + 1;
-    this.#status = { state: 'pulling', model, reason: null, attempts, nextRetryAt: null };
+    const state = installed ? 'reembedding' : 'pulling';
+    this.#status = { state, model, reason: null, attempts, nextRetryAt: null };
     opts.log.info(
       { retrieval: 'fulltext', model, attempt: attempts, hub: redactUrl(opts.hubUrl) },
-      'pulling the embedding model in the background: search is full-text only until it is ready',
+      installed
+        ? 're-embedding the chunk index in the background: search is full-text only until it is done'
+        : 'pulling the embedding model in the background: search is full-text only until it is ready',
     );
     try {
-      await pullModel({
-        name: model,
-        modelsDir: opts.modelsDir,
-        baseUrl: opts.hubUrl,
-        catalog: opts.catalog,
-        signal: this.#abort.signal,
-        progress: (line) => opts.log.debug({ model }, line),
-      });
+      if (!installed) {
+        await pullModel({
+          name: model,
+          modelsDir: opts.modelsDir,
+          baseUrl: opts.hubUrl,
+          catalog: opts.catalog,
+          signal: this.#abort.signal,
+          progress: (line) => opts.log.debug({ model }, line),
+        });
+      }
       this.#status.state = 'reembedding';
-      const embedder = await LocalEmbedder.load({
-        modelsDir: opts.modelsDir,
-        model,
-        log: opts.log,
-      });
+      const { modelsDir, log } = opts;
+      const embedder = installed ?? (await LocalEmbedder.load({ modelsDir, model, log }));
       const chunks = await opts.useEmbedder(embedder);
       this.#status.state = 'done';
       opts.log.info({ retrieval: 'hybrid', model, chunks }, 'hybrid search on');

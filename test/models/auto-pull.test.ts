@@ -10,8 +10,9 @@ import {
   retryDelayMs,
 } from '../../src/models/auto-pull.ts';
 import type { CatalogModel } from '../../src/models/catalog.ts';
+import { pullModel } from '../../src/models/pull.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
-import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.ts';
+import { ADMIN_TOKEN, buildTestApp, type TestApp, tempDir } from '../helpers/app.ts';
 import { type FakeHub, startFakeHub } from '../helpers/fake-embeddings-hub.ts';
 import { FROM_SOURCE, startBinary } from '../helpers/process.ts';
 
@@ -35,13 +36,14 @@ const catalogOf = (h: FakeHub): CatalogModel[] => [
 ];
 
 let running: { t: TestApp; server: RunningServer } | undefined;
-afterEach(async () => {
+/** Stops the served app: stop() runs the stop hooks (the auto-pull's too) and closes storage. */
+async function stopServed() {
   if (!running) return;
-  // stop() runs the stop hooks (the auto-pull's too) and closes storage; the temp dir is left.
   await running.server.stop('test');
   rmSync(running.t.dir, { recursive: true, force: true });
   running = undefined;
-});
+}
+afterEach(stopServed);
 
 /** The real app on a real socket, its auto-pull fed by `h` (not started). */
 async function serveWith(h: FakeHub, env: Record<string, string> = {}, random = () => 0.5) {
@@ -190,6 +192,40 @@ describe('model auto-pull (served, fake hub)', () => {
     expect(body.modelPull.reason).toContain('does not match the pin');
     expect(existsSync(join(modelsDir, ENGLISH))).toBe(false);
     expect(t.deps.knowledge.embedder).toBeNull();
+  });
+
+  it('should re-embed at start when the model is installed but the index does not hold its vectors yet', async () => {
+    // A first run stopped between the pull and the end of its re-embed: chunks without vectors,
+    // and the model in DATA_DIR/models.
+    const h = hub();
+    const data = tempDir('answerdesk-autopull-');
+    try {
+      const first = await serveWith(h, { DATA_DIR: data.dir });
+      await first.chatbotWithText('en');
+      await stopServed();
+      await pullModel({
+        name: ENGLISH,
+        modelsDir: join(data.dir, 'models'),
+        baseUrl: h.baseUrl,
+        catalog: catalogOf(h),
+      });
+      h.requests.length = 0;
+
+      const { t, api } = await serveWith(h, { DATA_DIR: data.dir });
+      expect(t.deps.knowledge.stale).toBe(true);
+      t.deps.modelAutoPull.start();
+      await t.deps.modelAutoPull.settle();
+      expect(h.requests).toEqual([]);
+      expect((await api('/readyz')).body).toMatchObject({
+        retrieval: 'hybrid',
+        embedding: 'local',
+        modelPull: { state: 'done', model: ENGLISH, attempts: 1 },
+      });
+      expect(await t.deps.knowledge.countChunks()).toBe(1);
+    } finally {
+      await stopServed();
+      data.cleanup();
+    }
   });
 
   it('should never contact the hub when MODEL_AUTO_PULL=false', async () => {
