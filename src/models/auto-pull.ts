@@ -58,7 +58,7 @@ export function autoPullOffReason(
 }
 
 export type ModelAutoPullOptions = {
-  /** From `autoPullOffReason` (or the composition root's own reason); null = run. */
+  /** From `autoPullOffReason`; null = run. */
   offReason: string | null;
   modelsDir: string;
   hubUrl: string;
@@ -106,7 +106,7 @@ export class ModelAutoPull {
     if (this.#status.state === 'off') this.#run();
   }
 
-  /** Runs a pending retry now instead of at its time (tests, operators); resolves when it ends. */
+  /** Runs a pending retry now instead of at its time (tests); resolves when it ends. */
   retryNow(): Promise<void> {
     if (this.#status.state === 'failed' && !this.#running) {
       clearTimeout(this.#timer);
@@ -143,7 +143,12 @@ export class ModelAutoPull {
     const state = installed ? 'reembedding' : 'pulling';
     this.#status = { state, model, reason: null, attempts, nextRetryAt: null };
     opts.log.info(
-      { retrieval: 'fulltext', model, attempt: attempts, hub: redactUrl(opts.hubUrl) },
+      {
+        retrieval: 'fulltext',
+        model,
+        attempt: attempts,
+        ...(installed ? {} : { hub: redactUrl(opts.hubUrl) }),
+      },
       installed
         ? 're-embedding the chunk index in the background: search is full-text only until it is done'
         : 'pulling the embedding model in the background: search is full-text only until it is ready',
@@ -178,7 +183,7 @@ export class ModelAutoPull {
       };
       opts.log.warn(
         { retrieval: 'fulltext', model, reason, attempt: attempts, retryInMs: delayMs },
-        'embedding model pull failed: search stays full-text only until a retry succeeds',
+        'embedding model auto-pull failed: search stays full-text only until a retry succeeds',
       );
       this.#timer = setTimeout(() => this.#run(), delayMs);
       // A pending retry never keeps a stopping process (or a test run) alive.
