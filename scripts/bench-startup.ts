@@ -38,6 +38,8 @@ async function sample(command: string[], dataDir: string, env: Record<string, st
       PORT: String(port),
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      // Measured offline: no model pulled in the background during the measurement.
+      MODEL_AUTO_PULL: 'false',
       ...env,
     },
     stdin: 'ignore',

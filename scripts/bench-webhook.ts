@@ -155,6 +155,8 @@ async function startServer(target: Target, env: Record<string, string>, phase: s
       DATA_DIR: dataDir,
       ADMIN_TOKEN: ADMIN,
       SECRET_KEY: 'bench-secret-key-0123456789abcdef',
+      // Measured offline: no model pulled in the background during the measurement.
+      MODEL_AUTO_PULL: 'false',
       CRISP_API_URL: crisp.url,
       GROQ_BASE_URL: groq.baseUrl,
       GROQ_API_KEY: 'bench-key',

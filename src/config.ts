@@ -75,6 +75,10 @@ export const EnvSchema = v.object({
   EMBEDDING_MODEL: optionalString,
   EMBEDDING_BASE_URL: httpUrl(),
   EMBEDDING_API_KEY: optionalString,
+  /** With EMBEDDING_PROVIDER unset and no model installed, pull the default model at start (src/models/auto-pull.ts). */
+  MODEL_AUTO_PULL: bool(true),
+  /** The Hugging Face-style hub (or mirror) models are pulled from: at start and by `models pull`. */
+  MODEL_HUB_URL: httpUrl('https://huggingface.co'),
   LOG_LEVEL: v.optional(
     v.picklist(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -141,6 +145,8 @@ export type Config = Readonly<
     SECRET_KEY: string;
     PUBLIC_URL: string;
     EMBEDDING_PROVIDER: 'none' | 'local' | 'openai';
+    /** Whether EMBEDDING_PROVIDER was set, or follows what DATA_DIR/models holds (the auto-pull needs to know). */
+    embeddingProviderSource: 'env' | 'default';
     /** Where the admin token came from: the environment, or a file in DATA_DIR. */
     adminTokenSource: 'env' | 'file';
     adminTokenFile: string;
@@ -225,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     SECRET_KEY: parsed.SECRET_KEY ?? fileSecret(join(dataDir, 'secret-key'), 'SECRET_KEY'),
     PUBLIC_URL: parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`,
     EMBEDDING_PROVIDER: parsed.EMBEDDING_PROVIDER ?? (hasLocalModel ? 'local' : 'none'),
+    embeddingProviderSource: parsed.EMBEDDING_PROVIDER ? 'env' : 'default',
     adminTokenSource: parsed.ADMIN_TOKEN ? 'env' : 'file',
     adminTokenFile,
   });

@@ -5,6 +5,7 @@ import type { Database } from 'bun:sqlite';
 import { join } from 'node:path';
 import { runAfterRefresh, TEST_RUN_JOB, testRunJob } from './answer-tests/run-job.ts';
 import type { AnswerDeps } from './answers/answer.ts';
+import { listChatbots } from './chatbots/service.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { callsOfDay, countCall } from './crisp/api-calls.ts';
@@ -12,9 +13,9 @@ import { type CrispCall, type CrispClient, HttpCrispClient } from './crisp/clien
 import { ConnectionStore } from './crisp/connections.ts';
 import { replyJob } from './crisp/reply-job.ts';
 import { REPLY_JOB, serialKeyOf } from './crisp/webhook.ts';
-import { createEmbedder, embeddingReadiness } from './embeddings/index.ts';
+import { createEmbedder, embeddingReadiness, modelsDirOf } from './embeddings/index.ts';
 import type { Embedder } from './embeddings/types.ts';
-import type { ReadinessCheck } from './http/health.ts';
+import type { ReadinessCheck, RetrievalStatus } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
 import { ExtractorPool, extractorOptions } from './ingest/extractor.ts';
 import { loadSettings } from './ingest/load.ts';
@@ -25,6 +26,8 @@ import { createLlmClient } from './llm/groq-client.ts';
 import { LLM_PROBE_TIMEOUT_MS, LlmProbe } from './llm/probe.ts';
 import type { LlmClient } from './llm/types.ts';
 import type { Logger } from './logging.ts';
+import { autoPullOffReason, ModelAutoPull } from './models/auto-pull.ts';
+import { type CatalogModel, DEFAULT_HUB_URL } from './models/catalog.ts';
 import { syncDefaultPlan } from './plans/service.ts';
 import { fetchJob } from './sources/fetch-job.ts';
 import { FETCH_JOB, forgetChatbotSources } from './sources/fetched.ts';
@@ -44,12 +47,14 @@ export type AppDeps = {
   /** Whether SQLite can write (disk full → /readyz 503, the worker pauses claiming). */
   storage: WriteHealth;
   lance: LanceConnection;
-  /** Vectors for the knowledge index; null when EMBEDDING_PROVIDER=none (full-text only). */
+  /** The embedder built at start; null when EMBEDDING_PROVIDER=none (until `modelAutoPull` switches `knowledge`). */
   embedder: Embedder | null;
   /** The chunk index (one LanceDB table handle per process): sources, search. */
   knowledge: LanceKnowledgeStore;
   /** The LLM (Groq); without GROQ_API_KEY every call fails fast and the bot hands off. */
   llm: LlmClient;
+  /** Pulls the default embedding model in the background when none is set up (serve() starts it). */
+  modelAutoPull: ModelAutoPull;
   /** Whether LLM calls can work (models list at start and every few minutes; serve() starts it). */
   llmProbe: LlmProbe;
   metrics: Metrics;
@@ -65,6 +70,8 @@ export type AppDeps = {
   sources: SourcesDeps;
   /** Queues the due refreshes of url and sitemap sources; serve() starts it, tests `tick()` it. */
   refreshScheduler: RefreshScheduler;
+  /** What /readyz says of search: hybrid or full-text only, and the start-up model pull. */
+  retrieval: () => RetrievalStatus;
   /** Extra /readyz checks (embeddings, chunk index; tests add theirs). */
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
@@ -84,8 +91,15 @@ export type AppDeps = {
 export async function buildDeps(
   config: Config,
   log: Logger,
-  /** Test seams: a deterministic fake embedder instead of the configured one, a pinned clock. */
-  overrides: { embedder?: Embedder | null; clock?: Clock } = {},
+  /**
+   * Test seams: a deterministic fake embedder instead of the configured one, a pinned clock, the
+   * auto-pull's catalog (models of a fake hub) and jitter.
+   */
+  overrides: {
+    embedder?: Embedder | null;
+    clock?: Clock;
+    autoPull?: { catalog?: readonly CatalogModel[]; random?: () => number };
+  } = {},
 ): Promise<AppDeps> {
   const clock = overrides.clock ?? systemClock;
   const db = openDatabase(join(config.DATA_DIR, 'answerdesk.sqlite'));
@@ -167,6 +181,17 @@ export async function buildDeps(
     embedder,
     knowledge,
     llm,
+    modelAutoPull: new ModelAutoPull({
+      offReason: autoPullOffReason(config, knowledge),
+      installed: () => knowledge.embedder,
+      modelsDir: modelsDirOf(config),
+      hubUrl: config.MODEL_HUB_URL ?? DEFAULT_HUB_URL,
+      knowledgeLanguages: () => listChatbots(db).map((c) => c.language.knowledge),
+      useEmbedder: (next) => knowledge.useEmbedder(next),
+      clock,
+      log: log.child({ component: 'embeddings' }),
+      ...overrides.autoPull,
+    }),
     llmProbe: new LlmProbe({
       target: {
         baseUrl: config.GROQ_BASE_URL ?? 'https://api.groq.com',
@@ -197,6 +222,10 @@ export async function buildDeps(
     },
     sources,
     refreshScheduler: new RefreshScheduler({ sources, worker }),
+    retrieval: () => ({
+      retrieval: knowledge.vectorsReady ? 'hybrid' : 'fulltext',
+      modelPull: deps.modelAutoPull.status(),
+    }),
     readinessChecks: [
       ...(embedder ? [embeddingReadiness(embedder)] : []),
       knowledgeReadiness(knowledge),
@@ -226,6 +255,8 @@ export async function buildDeps(
       () => worker.stop(),
       () => deps.llmProbe.stop(),
       () => deps.refreshScheduler.stop(),
+      // First of all: a download stops at once; a re-embed under way finishes before the index closes.
+      () => deps.modelAutoPull.stop(),
     ],
     close: async () => {
       for (const hook of [...deps.onShutdown].reverse()) {

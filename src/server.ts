@@ -74,6 +74,8 @@ export async function serve(): Promise<number> {
   deps.llmProbe.start();
   // Queues due refreshes of url and sitemap sources now and every minute (stopped at shutdown).
   deps.refreshScheduler.start();
+  // No embedder set up: pulls the default model in the background and switches to hybrid search.
+  deps.modelAutoPull.start();
   // Tells `answerdesk ingest` to send its work here (one LanceDB writer per data dir).
   const unmark = writeServiceMarker(config.DATA_DIR, running.url);
   log.info(
@@ -91,6 +93,7 @@ export async function serve(): Promise<number> {
       embedding: deps.embedder
         ? `${deps.embedder.provider}: ${deps.embedder.model} (${deps.embedder.dimension} dimensions)`
         : 'none: full-text search only',
+      retrieval: deps.knowledge.vectorsReady ? 'hybrid' : 'fulltext',
     },
     'answerdesk started',
   );

@@ -3,6 +3,7 @@ import type { Database } from 'bun:sqlite';
 import { Elysia } from 'elysia';
 import type { Config } from '../config.ts';
 import type { LlmProbe } from '../llm/probe.ts';
+import type { ModelPullStatus } from '../models/model.ts';
 import { type LanceConnection, pingLance } from '../storage/lancedb/db.ts';
 import { pingDatabase } from '../storage/sqlite/db.ts';
 import type { WriteHealth } from '../storage/sqlite/write-health.ts';
@@ -10,6 +11,12 @@ import type { Metrics } from './metrics.ts';
 import { HealthResponse, ReadinessResponse } from './model.ts';
 
 export type ReadinessCheck = { name: string; ok: boolean; detail?: string };
+
+/** Which search legs run now, and the model pulled at start (src/models/auto-pull.ts). */
+export type RetrievalStatus = {
+  retrieval: 'fulltext' | 'hybrid';
+  modelPull: ModelPullStatus;
+};
 
 export type HealthDeps = {
   config: Pick<Config, 'EMBEDDING_PROVIDER'>;
@@ -19,6 +26,8 @@ export type HealthDeps = {
   metrics: Metrics;
   /** The LLM endpoint's last check: reported, never a reason for 503 (README, Decisions). */
   llmProbe: Pick<LlmProbe, 'current'>;
+  /** Read at each request: the auto-pull switches to hybrid search while serving. */
+  retrieval: () => RetrievalStatus;
   /** Features' checks: embeddings, the chunk index. */
   readinessChecks: readonly (() => Promise<ReadinessCheck>)[];
 };
@@ -61,6 +70,15 @@ function sqliteReadiness(deps: HealthDeps): ReadinessCheck {
   };
 }
 
+/** Why search is full-text only while the model pulled at start is not in use yet. */
+function pullWarning(pull: ModelPullStatus): string {
+  const why =
+    pull.state === 'failed'
+      ? `the pull failed (${pull.reason}); next retry at ${pull.nextRetryAt}`
+      : `${pull.state} (attempt ${pull.attempts})`;
+  return `search is full-text only until the embedding model ${pull.model} is ready: ${why}`;
+}
+
 export function healthRoutes(
   deps: HealthDeps,
   { checkTimeoutMs = READINESS_CHECK_TIMEOUT_MS }: { checkTimeoutMs?: number } = {},
@@ -86,8 +104,12 @@ export function healthRoutes(
             `LLM ${llm.status}: ${llm.reason}: the bot hands every conversation to a human`,
           );
         }
-        if (deps.config.EMBEDDING_PROVIDER === 'none') {
+        const { retrieval, modelPull } = deps.retrieval();
+        const pulled = modelPull.state === 'done';
+        if (deps.config.EMBEDDING_PROVIDER === 'none' && modelPull.state === 'off') {
           warnings.push('EMBEDDING_PROVIDER is none: search is full-text only (no vectors)');
+        } else if (modelPull.state !== 'off' && !pulled) {
+          warnings.push(pullWarning(modelPull));
         }
         // Features' checks run at once; one that throws or hangs is reported as `feature`.
         checks.push(
@@ -103,7 +125,9 @@ export function healthRoutes(
           llm: llm.status,
           llmReason: llm.reason,
           llmCheckedAt: llm.checkedAt,
-          embedding: deps.config.EMBEDDING_PROVIDER,
+          embedding: pulled ? ('local' as const) : deps.config.EMBEDDING_PROVIDER,
+          retrieval,
+          modelPull,
           warnings,
         };
       },

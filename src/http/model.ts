@@ -1,6 +1,7 @@
 // Schemas shared by every route: the error envelope.
 import * as v from 'valibot';
 import { LLM_STATUSES } from '../llm/probe.ts';
+import { ModelPullStatus } from '../models/model.ts';
 
 export const ErrorResponse = v.object({
   error: v.object({ code: v.string(), message: v.string(), requestId: v.string() }),
@@ -20,5 +21,9 @@ export const ReadinessResponse = v.object({
   llmReason: v.nullable(v.string()),
   llmCheckedAt: v.nullable(v.string()),
   embedding: v.picklist(['none', 'local', 'openai']),
+  /** `hybrid` when search uses vectors and full text, `fulltext` otherwise (no model yet, a re-embed due). */
+  retrieval: v.picklist(['fulltext', 'hybrid']),
+  /** The embedding model pulled at start (state `off` with the reason when it does not run). */
+  modelPull: ModelPullStatus,
   warnings: v.array(v.string()),
 });

@@ -76,7 +76,7 @@ export class LanceKnowledgeStore {
   #writes = new Mutex();
   #optimizer: Optimizer;
   #vocabularies: VocabularyCache;
-  readonly embedder: Embedder | null;
+  #embedder: Embedder | null;
   readonly writeSliceChars: number;
 
   private constructor(
@@ -86,7 +86,7 @@ export class LanceKnowledgeStore {
   ) {
     this.#table = table;
     this.#record = record;
-    this.embedder = opts.embedder;
+    this.#embedder = opts.embedder;
     this.writeSliceChars = opts.writeSliceChars ?? WRITE_SLICE_CHARS;
     this.#optimizer = new Optimizer({
       table: () => this.#table,
@@ -132,6 +132,11 @@ export class LanceKnowledgeStore {
       );
     }
     return store;
+  }
+
+  /** The configured embedder (null: full-text only); `useEmbedder` replaces it while serving. */
+  get embedder(): Embedder | null {
+    return this.#embedder;
   }
 
   /** The embedding space of the vectors in the index (`none` when it has none). */
@@ -369,6 +374,18 @@ export class LanceKnowledgeStore {
     });
     await this.settle();
     return copied;
+  }
+
+  /**
+   * Switches to `embedder` while serving (a model pulled at start, src/models/auto-pull.ts) and
+   * re-embeds every chunk into its space. Searches stay full-text (the index is stale) until the
+   * re-embed swaps the table. Returns the number of chunks copied.
+   */
+  async useEmbedder(embedder: Embedder): Promise<number> {
+    await this.#writes.run(async () => {
+      this.#embedder = embedder;
+    });
+    return this.reembed();
   }
 }
 

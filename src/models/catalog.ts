@@ -31,7 +31,10 @@ export type CatalogModel = {
 /** The model `models pull` installs when no name is given. */
 export const DEFAULT_MODEL = 'bge-small-en-v1.5';
 
-/** Where `models pull` downloads from unless `--base-url` names a mirror. */
+/** The model the start-up pull chooses when a chatbot's knowledge is not English (auto-pull.ts). */
+export const MULTILINGUAL_MODEL = 'multilingual-e5-small';
+
+/** Where `models pull` downloads from unless MODEL_HUB_URL or `--base-url` names a mirror. */
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
 // Checksums: taken from several independent public projects that pin these exact files at these

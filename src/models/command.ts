@@ -163,7 +163,7 @@ export async function runModelsCommand(args: string[], io: ModelsCommandIo = {})
         const result = await pullModel({
           name,
           modelsDir,
-          baseUrl,
+          baseUrl: baseUrl ?? parsed.MODEL_HUB_URL,
           force: flags.force === true,
           catalog,
           progress: err,

@@ -1,6 +1,7 @@
 // `answerdesk models pull`: downloads a pinned model file by file from a Hugging Face-style hub
 // (`{base}/{repo}/resolve/{revision}/{path}`), verifies each sha256, and installs the directory
-// atomically into DATA_DIR/models/<name>. Never used at run time: only from this command.
+// atomically into DATA_DIR/models/<name>. Used by this command and by the background pull at start
+// (auto-pull.ts); never in the request path.
 import { createHash } from 'node:crypto';
 import {
   createReadStream,

@@ -6,7 +6,6 @@ import { createApp } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildDeps, registerJobs } from '../../src/deps.ts';
-import type { Embedder } from '../../src/embeddings/types.ts';
 import { createLogger } from '../../src/logging.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -35,8 +34,11 @@ export function tempDir(prefix = 'answerdesk-test-') {
 
 export async function buildTestApp(
   env: Record<string, string> = {},
-  /** `embedder`: use this one (e.g. a deterministic fake) instead of the configured provider. */
-  opts: { embedder?: Embedder | null } = {},
+  /**
+   * `embedder`: use this one (e.g. a deterministic fake) instead of the configured provider;
+   * `autoPull`: the start-up pull's catalog (a fake hub's models) and jitter.
+   */
+  opts: Omit<Parameters<typeof buildDeps>[2], 'clock'> = {},
 ) {
   const { dir, cleanup } = tempDir();
   const config = loadConfig({

@@ -7,19 +7,26 @@ import { type TinyModelOptions, tinyModelFiles } from './tiny-model.ts';
 export const TINY_REPO = 'answerdesk-test/tiny-embedder';
 export const TINY_REVISION = '0123456789abcdef0123456789abcdef01234567';
 
-export function startFakeHub(options: TinyModelOptions = {}) {
+/** `port`: listen there (a hub that comes back where it was); default: a free port. */
+export function startFakeHub(options: TinyModelOptions & { port?: number } = {}) {
   const files = tinyModelFiles(options);
   const served = new Map<string, Uint8Array>(Object.entries(files));
   const requests: string[] = [];
+  let firstRequest: () => void = () => {};
+  /** Resolves when the hub is first asked for anything. */
+  const asked = new Promise<void>((resolve) => {
+    firstRequest = resolve;
+  });
   /** Paths answered with HTTP 500 the next N times they are asked for. */
   const failures = new Map<string, number>();
 
   const server = Bun.serve({
     hostname: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
     fetch(request) {
       const { pathname } = new URL(request.url);
       requests.push(pathname);
+      firstRequest();
       const prefix = `/${TINY_REPO}/resolve/${TINY_REVISION}/`;
       if (!pathname.startsWith(prefix)) return new Response('Entry not found', { status: 404 });
       const path = decodeURIComponent(pathname.slice(prefix.length));
@@ -56,8 +63,10 @@ export function startFakeHub(options: TinyModelOptions = {}) {
 
   return {
     baseUrl: `http://127.0.0.1:${server.port}`,
+    port: server.port ?? 0,
     files,
     requests,
+    asked,
     catalogEntry,
     /** Serves different bytes for `path` from now on (a tampered mirror). */
     tamper: (path: string) => {

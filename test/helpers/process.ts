@@ -10,12 +10,17 @@ import { buildBinary } from '../../scripts/build.ts';
 /** answerdesk from its sources: `bun run src/index.ts` (from any working directory). */
 export const FROM_SOURCE = [process.execPath, 'run', join(import.meta.dir, '../../src/index.ts')];
 
-/** What a child inherits from the test process (nothing of its configuration), plus `env`. */
+/**
+ * What a child inherits from the test process (nothing of its configuration), plus `env`. Tests
+ * run offline: a served child never pulls a model from the real hub unless a test asks for it
+ * (and then points MODEL_HUB_URL at a fake).
+ */
 function childEnv(env: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? tmpdir(),
     TMPDIR: process.env.TMPDIR ?? tmpdir(),
+    MODEL_AUTO_PULL: 'false',
     ...env,
   };
 }
