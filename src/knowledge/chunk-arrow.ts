@@ -6,6 +6,7 @@
 // each batch on the JS heap (see the retrieval figures in docs/notes/knowledge.md). Here each
 // string column is one UTF-8 buffer plus offsets, and the vectors are one Float32Array.
 import * as arrow from 'apache-arrow';
+import { type Analysis, prepare } from './analysis.ts';
 
 /** One chunk as the index stores it (one row of the LanceDB table). */
 export type ChunkRow = {
@@ -124,14 +125,25 @@ function vectorColumn(
 
 /**
  * `rows` (with `vectors` when the schema has a vector column: null for a row without one) as one
- * Arrow table in `schema`'s column order.
+ * Arrow table in `schema`'s column order. An analyzer column (`fts_…`, analysis-store.ts) holds a
+ * row's text as its chatbot's analysis prepares it when that is the row's analysis, else null.
  */
 export function chunkTable(
   schema: arrow.Schema,
   rows: ChunkRow[],
   vectors: (Float32Array | null)[] | undefined,
+  analysisOf: (row: ChunkRow) => Analysis | null = () => null,
 ): arrow.Table {
   const text = (pick: (r: ChunkRow) => string) => utf8Column(rows.map(pick), false);
+  const analyses = schema.fields.some((f) => f.name.startsWith('fts_')) ? rows.map(analysisOf) : [];
+  const analysed = (column: string) =>
+    utf8Column(
+      rows.map((r, i) => {
+        const a = analyses[i];
+        return a?.column === column ? prepare(r.searchText, a) : null;
+      }),
+      true,
+    );
   const columns: Record<string, () => arrow.Data> = {
     id: () => text((r) => r.id),
     chatbot_id: () => text((r) => r.chatbotId),
@@ -157,7 +169,9 @@ export function chunkTable(
         vectors ?? rows.map(() => null),
       ),
   };
-  const children = schema.fields.map((f) => columns[f.name]!());
+  const children = schema.fields.map((f) =>
+    f.name.startsWith('fts_') ? analysed(f.name) : columns[f.name]!(),
+  );
   const struct = arrow.makeData({
     type: new arrow.Struct(schema.fields),
     length: rows.length,

@@ -3,13 +3,9 @@
 import type * as lancedb from '@lancedb/lancedb';
 import type { Embedder } from '../embeddings/types.ts';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
-import {
-  type ChunkRow,
-  chunkSchema,
-  chunkTable,
-  STORED_COLUMNS,
-  storedChunkOf,
-} from './chunk-arrow.ts';
+import type { Analysis } from './analysis.ts';
+import { addAnalyzerColumn, indexedAnalyses, schemaOf } from './analysis-store.ts';
+import { type ChunkRow, chunkTable, STORED_COLUMNS, storedChunkOf } from './chunk-arrow.ts';
 import { embedAll, embedTextOf } from './chunk-rows.ts';
 import { createChunksTable, type IndexRecord } from './index-table.ts';
 
@@ -18,20 +14,25 @@ const COPY_BATCH_ROWS = 2048;
 
 /**
  * Creates the table `record` names (dropping a leftover of that name) and copies every chunk of
- * `old` into it, embedded with `embedder` when the record has a dimension. Returns the new table
- * and the number of chunks copied; the caller records it and swaps.
+ * `old` into it, embedded with `embedder` when the record has a dimension, with the analyzer
+ * columns of `old` (each row in its chatbot's). Returns the new table and the number of chunks
+ * copied; the caller records it and swaps.
  */
 export async function copyIntoNewTable(opts: {
   conn: LanceConnection;
   old: lancedb.Table;
   record: IndexRecord;
   embedder: Embedder | null;
+  analysisOf: (chatbotId: string) => Analysis | null;
   onProgress?: (done: number, total: number) => void;
 }): Promise<{ table: lancedb.Table; copied: number }> {
   const { conn, old, record, embedder } = opts;
   const names = await conn.tableNames();
   if (names.includes(record.table_name)) await conn.dropTable(record.table_name);
   const table = await createChunksTable(conn, record.table_name, record.dimension);
+  for (const analysis of await indexedAnalyses(old)) await addAnalyzerColumn(table, analysis);
+  const schema = await schemaOf(table, record.dimension);
+  const analysisOf = (r: ChunkRow) => opts.analysisOf(r.chatbotId);
   const total = await old.countRows();
   let copied = 0;
   const batch: ChunkRow[] = [];
@@ -41,7 +42,7 @@ export async function copyIntoNewTable(opts: {
       record.dimension === null || !embedder
         ? undefined
         : await embedAll(embedder, batch.map(embedTextOf));
-    await table.add(chunkTable(chunkSchema(record.dimension), batch, vectors));
+    await table.add(chunkTable(schema, batch, vectors, analysisOf));
     copied += batch.length;
     batch.length = 0;
     opts.onProgress?.(copied, total);
