@@ -1,6 +1,9 @@
 // A chatbot's knowledge language chooses how its chunks and queries are analysed; changing it
 // re-indexes the chunks in the background (real SQLite, LanceDB and routes; jobs run by drain()).
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test';
+import { ANALYSES } from '../../src/knowledge/analysis.ts';
+import { addAnalyzerColumn, recordAnalysis } from '../../src/knowledge/analysis-store.ts';
+import { enqueueStaleAnalyses } from '../../src/knowledge/reanalyse-job.ts';
 import { searchKnowledge } from '../../src/knowledge/search.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { addJson, buildIngestApp, searchHits } from '../helpers/sources.ts';
@@ -95,5 +98,27 @@ describe('knowledge language', () => {
     expect(t.deps.knowledge.analysisOf(id)?.key).toBe('de');
     expect((await t.request(`/api/v1/chatbots/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect(t.deps.knowledge.analysisOf(id)).toBeNull();
+  });
+
+  it('should move chunks indexed before per-chatbot analysis (English, search_text) to their language at start', async () => {
+    const id = await chatbotWith('zh', '首都', CHINESE);
+    // As an index of before: the rows in `search_text` with its English index, recorded legacy.
+    const table = await t.deps.lance.openTable(t.deps.knowledge.tableName);
+    await addAnalyzerColumn(table, ANALYSES.legacy);
+    table.close();
+    recordAnalysis(t.deps.db, id, 'legacy', new Date());
+    expect(await searchHits(t, id, '中国的首都是哪里')).toEqual([]);
+    enqueueStaleAnalyses(t.deps.db, t.deps.worker);
+    await t.deps.worker.drain();
+    expect(t.deps.knowledge.analysisOf(id)?.key).toBe('cjk');
+    expect((await searchHits(t, id, '中国的首都是哪里')).length).toBe(1);
+  });
+
+  it('should keep every chatbot in its analysis through a re-embed', async () => {
+    const zh = await chatbotWith('zh', '首都', CHINESE);
+    const fr = await chatbotWith('fr', 'Chevaux', FRENCH);
+    await t.deps.knowledge.reembed();
+    expect((await searchHits(t, zh, '中国的首都是哪里')).length).toBe(1);
+    expect((await searchHits(t, fr, 'chevaux sauvages')).length).toBe(1);
   });
 });
