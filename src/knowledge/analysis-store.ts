@@ -13,6 +13,7 @@ import {
   analysisByKey,
   analysisFor,
   prepare,
+  rawTextColumn,
 } from './analysis.ts';
 import { type ChunkRow, chunkSchema } from './chunk-arrow.ts';
 import { sqlString } from './replace.ts';
@@ -142,39 +143,43 @@ export class AnalyzerColumns {
 const FILL_BATCH_ROWS = 2048;
 
 /**
- * Writes every chunk of one chatbot into the column of `analysis` (one merge-insert of id and that
- * column per batch); the chatbot's other columns are left as they are, so searches that still use
- * them keep answering. Returns the number of chunks written.
+ * Writes every chunk of one chatbot, analysed with `from`, into the column of `analysis` and its
+ * raw text into `search_text` (one merge-insert of id and those columns per batch); the column of
+ * `from` is left as it is, so searches that still use it keep answering. Returns the chunks written.
  */
 export async function fillAnalyzerColumn(
   table: lancedb.Table,
   chatbotId: string,
+  from: Analysis,
   analysis: Analysis,
 ): Promise<number> {
   let filled = 0;
   let ids: string[] = [];
-  let texts: string[] = [];
+  let raws: string[] = [];
+  const utf8 = (values: string[]) => arrow.vectorFromArray(values, new arrow.Utf8());
   const flush = async () => {
     if (ids.length === 0) return;
     const update = new arrow.Table({
-      id: arrow.vectorFromArray(ids, new arrow.Utf8()),
-      [analysis.column]: arrow.vectorFromArray(texts, new arrow.Utf8()),
+      id: utf8(ids),
+      search_text: utf8(raws),
+      [analysis.column]: utf8(raws.map((t) => prepare(t, analysis))),
     });
     await table.mergeInsert('id').whenMatchedUpdateAll().execute(update);
     filled += ids.length;
     ids = [];
-    texts = [];
+    raws = [];
   };
+  const source = rawTextColumn(from);
   const rows = table
     .query()
     .where(`chatbot_id = ${sqlString(chatbotId)}`)
-    .select(['id', 'search_text']);
+    .select(['id', source]);
   for await (const batch of rows) {
     const id = batch.getChild('id');
-    const text = batch.getChild('search_text');
+    const text = batch.getChild(source);
     for (let i = 0; i < batch.numRows; i++) {
       ids.push(String(id?.get(i)));
-      texts.push(prepare(String(text?.get(i) ?? ''), analysis));
+      raws.push(String(text?.get(i) ?? ''));
       if (ids.length >= FILL_BATCH_ROWS) await flush();
     }
   }
@@ -182,15 +187,18 @@ export async function fillAnalyzerColumn(
   return filled;
 }
 
-/** Empties one chatbot's cells of an analyzer column it no longer uses (`search_text` is kept). */
+/**
+ * After a switch from `old` to `current`: empties one chatbot's cells of the analyzer column it
+ * no longer uses, and its `search_text` cells when `current` keeps the raw text in its own column.
+ */
 export async function clearAnalyzerColumn(
   table: lancedb.Table,
   chatbotId: string,
-  analysis: Analysis,
+  old: Analysis,
+  current: Analysis,
 ): Promise<void> {
-  if (analysis.column === 'search_text') return;
-  await table.update({
-    where: `chatbot_id = ${sqlString(chatbotId)}`,
-    valuesSql: { [analysis.column]: 'CAST(NULL AS STRING)' },
-  });
+  const values: Record<string, string> = {};
+  if (old.column !== 'search_text') values[old.column] = 'CAST(NULL AS STRING)';
+  if (rawTextColumn(current) !== 'search_text') values.search_text = "''";
+  await table.update({ where: `chatbot_id = ${sqlString(chatbotId)}`, valuesSql: values });
 }

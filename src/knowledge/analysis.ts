@@ -182,6 +182,15 @@ export function segment(text: string, mode: Segmentation): string {
   });
 }
 
+/**
+ * The column holding a chatbot's indexed text as written (typo vocabulary, re-indexing, re-embeds):
+ * its analyzer column when the analysis does not change the text, so it is stored once (the
+ * chatbot's `search_text` cells are then empty); `search_text` otherwise.
+ */
+export function rawTextColumn(a: Analysis): string {
+  return a.segmentation === 'none' ? a.column : 'search_text';
+}
+
 /** What LanceDB is given to analyse, for indexed text and queries alike. */
 export function prepare(text: string, a: Analysis): string {
   return segment(text, a.segmentation);

@@ -6,7 +6,7 @@
 // each batch on the JS heap (see the retrieval figures in docs/notes/knowledge.md). Here each
 // string column is one UTF-8 buffer plus offsets, and the vectors are one Float32Array.
 import * as arrow from 'apache-arrow';
-import { type Analysis, prepare } from './analysis.ts';
+import { type Analysis, prepare, rawTextColumn } from './analysis.ts';
 
 /** One chunk as the index stores it (one row of the LanceDB table). */
 export type ChunkRow = {
@@ -126,7 +126,8 @@ function vectorColumn(
 /**
  * `rows` (with `vectors` when the schema has a vector column: null for a row without one) as one
  * Arrow table in `schema`'s column order. An analyzer column (`fts_…`, analysis-store.ts) holds a
- * row's text as its chatbot's analysis prepares it when that is the row's analysis, else null.
+ * row's text as its chatbot's analysis prepares it when that is the row's analysis, else null;
+ * `search_text` is then empty unless the analysis changes the text (analysis.ts rawTextColumn).
  */
 export function chunkTable(
   schema: arrow.Schema,
@@ -136,6 +137,11 @@ export function chunkTable(
 ): arrow.Table {
   const text = (pick: (r: ChunkRow) => string) => utf8Column(rows.map(pick), false);
   const analyses = schema.fields.some((f) => f.name.startsWith('fts_')) ? rows.map(analysisOf) : [];
+  // The text is written once: in `search_text` only when it is the row's raw-text column.
+  const raw = (i: number) => {
+    const a = analyses[i];
+    return !a || rawTextColumn(a) === 'search_text';
+  };
   const analysed = (column: string) =>
     utf8Column(
       rows.map((r, i) => {
@@ -162,7 +168,11 @@ export function chunkTable(
         data: Int32Array.from(rows, (r) => r.position),
       }),
     text: () => text((r) => r.text),
-    search_text: () => text((r) => r.searchText),
+    search_text: () =>
+      utf8Column(
+        rows.map((r, i) => (raw(i) ? r.searchText : '')),
+        false,
+      ),
     vector: () =>
       vectorColumn(
         schema.fields.find((f) => f.name === 'vector')!.type as arrow.FixedSizeList<arrow.Float32>,

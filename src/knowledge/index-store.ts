@@ -7,7 +7,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { type Embedder, embedderId } from '../embeddings/types.ts';
 import type { Logger } from '../logging.ts';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
-import { type Analysis, prepare } from './analysis.ts';
+import { type Analysis, prepare, rawTextColumn } from './analysis.ts';
 import {
   AnalyzerColumns,
   clearAnalyzerColumn,
@@ -331,12 +331,14 @@ export class LanceKnowledgeStore {
 
   async #buildVocabulary(chatbotId: string): Promise<Vocabulary> {
     const df = new Map<string, number>();
+    const analysis = this.analysisOf(chatbotId);
+    const source = analysis ? rawTextColumn(analysis) : 'search_text';
     const rows = this.#table
       .query()
       .where(`chatbot_id = ${sqlString(chatbotId)}`)
-      .select(['search_text']);
+      .select([source]);
     for await (const batch of rows) {
-      const column = batch.getChild('search_text');
+      const column = batch.getChild(source);
       for (let i = 0; i < batch.numRows; i++) countWords(df, String(column?.get(i) ?? ''));
     }
     return vocabularyOf(df);
@@ -373,11 +375,12 @@ export class LanceKnowledgeStore {
       const current = this.analysisOf(chatbotId);
       if (current?.key === target.key) return 0;
       await this.#columns.ensure(target);
-      const n = current ? await fillAnalyzerColumn(this.#table, chatbotId, target) : 0;
+      const n = current ? await fillAnalyzerColumn(this.#table, chatbotId, current, target) : 0;
       recordAnalysis(db, chatbotId, target.key, stamp(clock));
-      if (current) await clearAnalyzerColumn(this.#table, chatbotId, current);
+      if (current) await clearAnalyzerColumn(this.#table, chatbotId, current, target);
       return n;
     });
+    this.#vocabularies.changed(chatbotId);
     this.#optimizer.schedule();
     return filled;
   }

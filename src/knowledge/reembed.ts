@@ -3,7 +3,7 @@
 import type * as lancedb from '@lancedb/lancedb';
 import type { Embedder } from '../embeddings/types.ts';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
-import type { Analysis } from './analysis.ts';
+import { type Analysis, rawTextColumn } from './analysis.ts';
 import { addAnalyzerColumn, indexedAnalyses, schemaOf } from './analysis-store.ts';
 import { type ChunkRow, chunkTable, STORED_COLUMNS, storedChunkOf } from './chunk-arrow.ts';
 import { embedAll, embedTextOf } from './chunk-rows.ts';
@@ -30,7 +30,8 @@ export async function copyIntoNewTable(opts: {
   const names = await conn.tableNames();
   if (names.includes(record.table_name)) await conn.dropTable(record.table_name);
   const table = await createChunksTable(conn, record.table_name, record.dimension);
-  for (const analysis of await indexedAnalyses(old)) await addAnalyzerColumn(table, analysis);
+  const analyses = await indexedAnalyses(old);
+  for (const analysis of analyses) await addAnalyzerColumn(table, analysis);
   const schema = await schemaOf(table, record.dimension);
   const analysisOf = (r: ChunkRow) => opts.analysisOf(r.chatbotId);
   const total = await old.countRows();
@@ -49,12 +50,14 @@ export async function copyIntoNewTable(opts: {
   };
   for await (const records of old
     .query()
-    .select([...STORED_COLUMNS, 'chatbot_id', 'search_text'])) {
+    .select([...STORED_COLUMNS, 'chatbot_id', 'search_text', ...analyses.map((a) => a.column)])) {
     for (const r of records.toArray()) {
+      const chatbotId = String(r.chatbot_id);
+      const a = opts.analysisOf(chatbotId);
       batch.push({
         ...storedChunkOf(r),
-        chatbotId: String(r.chatbot_id),
-        searchText: String(r.search_text ?? ''),
+        chatbotId,
+        searchText: String(r[a ? rawTextColumn(a) : 'search_text'] ?? ''),
       });
       if (batch.length >= COPY_BATCH_ROWS) await flush();
     }

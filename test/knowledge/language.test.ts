@@ -121,4 +121,32 @@ describe('knowledge language', () => {
     expect((await searchHits(t, zh, '中国的首都是哪里')).length).toBe(1);
     expect((await searchHits(t, fr, 'chevaux sauvages')).length).toBe(1);
   });
+
+  it('should store the indexed text once, in search_text only where the analysis changes it', async () => {
+    const en = await chatbotWith('en', 'Horses', 'Wild horses live in the great plains.');
+    const zh = await chatbotWith('zh', '首都', CHINESE);
+    // A fresh handle each time: an open one keeps reading the version it opened.
+    const cells = async (id: string) => {
+      const table = await t.deps.lance.openTable(t.deps.knowledge.tableName);
+      const rows = await table
+        .query()
+        .where(`chatbot_id = '${id}'`)
+        .select(['search_text', 'fts_en', 'fts_cjk'])
+        .toArray();
+      table.close();
+      return rows;
+    };
+    const [enRow] = await cells(en);
+    expect(enRow?.search_text).toBe('');
+    expect(enRow?.fts_en).toContain('Wild horses');
+    const [zhRow] = await cells(zh);
+    expect(zhRow?.search_text).toContain(CHINESE);
+    expect(zhRow?.fts_cjk).toContain(' 北 京 是 ');
+    // Switched to English, the raw text moves out of search_text into fts_en.
+    await setKnowledge(zh, 'en');
+    await t.deps.worker.drain();
+    const [moved] = await cells(zh);
+    expect(moved).toMatchObject({ search_text: '', fts_cjk: null });
+    expect(moved?.fts_en).toContain(CHINESE);
+  });
 });
