@@ -19,7 +19,8 @@ import { ExtractorPool, extractorOptions } from './ingest/extractor.ts';
 import { loadSettings } from './ingest/load.ts';
 import { Worker } from './jobs/worker.ts';
 import { analysisFor } from './knowledge/analysis.ts';
-import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
+import { LanceKnowledgeStore } from './knowledge/index-store.ts';
+import { knowledgeReadiness } from './knowledge/readiness.ts';
 import {
   enqueueReanalyse,
   enqueueStaleAnalyses,

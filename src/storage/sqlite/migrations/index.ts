@@ -7,7 +7,7 @@ import { crisp } from './005-crisp.ts';
 import { quotas } from './006-quotas.ts';
 import { storageProbe } from './007-storage-probe.ts';
 import { replyTurn } from './008-reply-turn.ts';
-import { knowledgeAnalysis } from './009-knowledge-analysis.ts';
+import { knowledgeAnalysis } from './012-knowledge-analysis.ts';
 import type { Migration } from './migration.ts';
 
 export const migrations: Migration[] = [

@@ -6,7 +6,7 @@ import type { Migration } from './migration.ts';
  * indexed before per-chatbot analysis are English (`legacy`); the re-index job moves them at start.
  */
 export const knowledgeAnalysis: Migration = {
-  version: 9,
+  version: 12,
   name: 'knowledge-analysis',
   sql: `
 CREATE TABLE knowledge_analysis (
