@@ -5,6 +5,7 @@ import type { Database } from 'bun:sqlite';
 import { join } from 'node:path';
 import { runAfterRefresh, TEST_RUN_JOB, testRunJob } from './answer-tests/run-job.ts';
 import type { AnswerDeps } from './answers/answer.ts';
+import type { Chatbot } from './chatbots/model.ts';
 import { listChatbots } from './chatbots/service.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -20,7 +21,15 @@ import { Metrics } from './http/metrics.ts';
 import { ExtractorPool, extractorOptions } from './ingest/extractor.ts';
 import { loadSettings } from './ingest/load.ts';
 import { Worker } from './jobs/worker.ts';
-import { knowledgeReadiness, LanceKnowledgeStore } from './knowledge/index-store.ts';
+import { analysisFor } from './knowledge/analysis.ts';
+import { LanceKnowledgeStore } from './knowledge/index-store.ts';
+import { knowledgeReadiness } from './knowledge/readiness.ts';
+import {
+  enqueueReanalyse,
+  enqueueStaleAnalyses,
+  REANALYSE_JOB,
+  reanalyseJob,
+} from './knowledge/reanalyse-job.ts';
 import { searchKnowledge } from './knowledge/search.ts';
 import { createLlmClient } from './llm/groq-client.ts';
 import { LLM_PROBE_TIMEOUT_MS, LlmProbe } from './llm/probe.ts';
@@ -76,6 +85,8 @@ export type AppDeps = {
   readinessChecks: (() => Promise<ReadinessCheck>)[];
   /** Clean-ups outside the chatbot's SQLite rows run before the row is deleted. */
   onChatbotDelete: ((chatbotId: string) => Promise<void> | void)[];
+  /** Run after a chatbot's settings changed (`PATCH …/chatbots/:id`). */
+  onChatbotUpdate: ((before: Chatbot, after: Chatbot) => void)[];
   /** Run when an admin takes a conversation away from the bot (`POST …/pause`). */
   onConversationPause: ((chatbotId: string, sessionId: string) => void)[];
   /**
@@ -171,6 +182,9 @@ export async function buildDeps(
   // Text and Q&A sources a crash or a full disk left `indexing`: failed now, and again whenever
   // writes pass after a failure.
   recoverSourcesOnStart(sources);
+  // Chunks not in the analysis of their chatbot's knowledge language (indexed before per-chatbot
+  // analysis, or a change a crash cut short) are re-indexed in the background.
+  enqueueStaleAnalyses(db, worker);
   const deps: AppDeps = {
     config,
     log,
@@ -241,6 +255,13 @@ export async function buildDeps(
         worker.abortRunningOf(TEST_RUN_JOB, chatbotId, 'the chatbot was deleted');
       },
     ],
+    // A new knowledge language re-indexes the chatbot's chunks; searches use the old analysis meanwhile.
+    onChatbotUpdate: [
+      (before, after) => {
+        const from = analysisFor(before.language.knowledge).key;
+        if (from !== analysisFor(after.language.knowledge).key) enqueueReanalyse(worker, after.id);
+      },
+    ],
     // A reply being written now, or waiting for its window, would talk over the human.
     onConversationPause: [
       (chatbotId, sessionId) => {
@@ -283,5 +304,6 @@ export function registerJobs(deps: AppDeps): void {
   deps.worker
     .register(REPLY_JOB, replyJob(deps))
     .register(FETCH_JOB, fetchJob(deps.sources))
-    .register(TEST_RUN_JOB, testRunJob(deps));
+    .register(TEST_RUN_JOB, testRunJob(deps))
+    .register(REANALYSE_JOB, reanalyseJob(deps));
 }

@@ -41,6 +41,8 @@ export type ChatbotRouteDeps = {
   clock: Clock;
   /** Clean-ups outside the chatbot's SQLite rows (chunks, uploads, running jobs). */
   onChatbotDelete: readonly ((chatbotId: string) => Promise<void> | void)[];
+  /** Work a change starts outside the chatbot's row (a new knowledge language re-indexes chunks). */
+  onChatbotUpdate: readonly ((before: Chatbot, after: Chatbot) => void)[];
 };
 
 export function chatbotRoutes(deps: ChatbotRouteDeps) {
@@ -69,7 +71,12 @@ export function chatbotRoutes(deps: ChatbotRouteDeps) {
     })
     .patch(
       '/:chatbotId',
-      ({ params, body }) => view(deps.db, updateChatbot(deps.db, params.chatbotId, body, at())),
+      ({ params, body }) => {
+        const before = getChatbot(deps.db, params.chatbotId);
+        const after = updateChatbot(deps.db, params.chatbotId, body, at());
+        for (const hook of deps.onChatbotUpdate) hook(before, after);
+        return view(deps.db, after);
+      },
       {
         params: ChatbotParams,
         body: UpdateChatbotBody,

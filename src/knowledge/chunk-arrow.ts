@@ -6,6 +6,7 @@
 // each batch on the JS heap (see the retrieval figures in docs/notes/knowledge.md). Here each
 // string column is one UTF-8 buffer plus offsets, and the vectors are one Float32Array.
 import * as arrow from 'apache-arrow';
+import { type Analysis, prepare, rawTextColumn } from './analysis.ts';
 
 /** One chunk as the index stores it (one row of the LanceDB table). */
 export type ChunkRow = {
@@ -124,14 +125,31 @@ function vectorColumn(
 
 /**
  * `rows` (with `vectors` when the schema has a vector column: null for a row without one) as one
- * Arrow table in `schema`'s column order.
+ * Arrow table in `schema`'s column order. An analyzer column (`fts_…`, analysis-store.ts) holds a
+ * row's text as its chatbot's analysis prepares it when that is the row's analysis, else null;
+ * `search_text` is then empty unless the analysis changes the text (analysis.ts rawTextColumn).
  */
 export function chunkTable(
   schema: arrow.Schema,
   rows: ChunkRow[],
   vectors: (Float32Array | null)[] | undefined,
+  analysisOf: (row: ChunkRow) => Analysis | null = () => null,
 ): arrow.Table {
   const text = (pick: (r: ChunkRow) => string) => utf8Column(rows.map(pick), false);
+  const analyses = schema.fields.some((f) => f.name.startsWith('fts_')) ? rows.map(analysisOf) : [];
+  // The text is written once: in `search_text` only when it is the row's raw-text column.
+  const raw = (i: number) => {
+    const a = analyses[i];
+    return !a || rawTextColumn(a) === 'search_text';
+  };
+  const analysed = (column: string) =>
+    utf8Column(
+      rows.map((r, i) => {
+        const a = analyses[i];
+        return a?.column === column ? prepare(r.searchText, a) : null;
+      }),
+      true,
+    );
   const columns: Record<string, () => arrow.Data> = {
     id: () => text((r) => r.id),
     chatbot_id: () => text((r) => r.chatbotId),
@@ -150,14 +168,20 @@ export function chunkTable(
         data: Int32Array.from(rows, (r) => r.position),
       }),
     text: () => text((r) => r.text),
-    search_text: () => text((r) => r.searchText),
+    search_text: () =>
+      utf8Column(
+        rows.map((r, i) => (raw(i) ? r.searchText : '')),
+        false,
+      ),
     vector: () =>
       vectorColumn(
         schema.fields.find((f) => f.name === 'vector')!.type as arrow.FixedSizeList<arrow.Float32>,
         vectors ?? rows.map(() => null),
       ),
   };
-  const children = schema.fields.map((f) => columns[f.name]!());
+  const children = schema.fields.map((f) =>
+    f.name.startsWith('fts_') ? analysed(f.name) : columns[f.name]!(),
+  );
   const struct = arrow.makeData({
     type: new arrow.Struct(schema.fields),
     length: rows.length,

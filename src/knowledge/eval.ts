@@ -7,17 +7,20 @@ import { basename, join, resolve } from 'node:path';
 import { createChatbot } from '../chatbots/service.ts';
 import { type Config, loadConfig, resolveDataDir } from '../config.ts';
 import { createLogger, type Logger } from '../logging.ts';
+import { analysisFor } from './analysis.ts';
 import { type ChunkSettings, DEFAULT_CHUNK_SETTINGS } from './chunk.ts';
 import { evaluateRun, parseQrels, type Run } from './eval-metrics.ts';
 import type { LanceKnowledgeStore } from './index-store.ts';
 import { searchKnowledge } from './search.ts';
 
 export const EVAL_USAGE =
-  'answerdesk eval <dataset-dir> [--run FILE] [--limit 100] [--chunk-size TOKENS] [--chunk-overlap TOKENS]';
+  'answerdesk eval <dataset-dir> [--language CODE|none] [--run FILE] [--limit 100] [--chunk-size TOKENS] [--chunk-overlap TOKENS]';
 
 type EvalArgs = {
   dir: string;
   runFile?: string;
+  /** The chatbot's knowledge language (its full-text analysis); null with `--language none`. */
+  language: string | null;
   limit: number;
   chunkSizeTokens: number;
   chunkOverlapTokens: number;
@@ -26,6 +29,7 @@ type EvalArgs = {
 function parseArgs(args: string[]): EvalArgs | string {
   const out: Partial<EvalArgs> = {
     limit: 100,
+    language: 'en',
     chunkSizeTokens: DEFAULT_CHUNK_SETTINGS.chunkSizeTokens,
     chunkOverlapTokens: DEFAULT_CHUNK_SETTINGS.chunkOverlapTokens,
   };
@@ -38,7 +42,11 @@ function parseArgs(args: string[]): EvalArgs | string {
     for (let i = 0; i < args.length; i++) {
       const a = args[i] as string;
       if (a === '--run') out.runFile = args[++i];
-      else if (a === '--limit') out.limit = Math.max(1, numeric(a, args[++i]));
+      else if (a === '--language') {
+        const code = args[++i];
+        if (!code) return '--language needs a language code (or none)';
+        out.language = code === 'none' ? null : code;
+      } else if (a === '--limit') out.limit = Math.max(1, numeric(a, args[++i]));
       else if (a === '--chunk-size') out.chunkSizeTokens = numeric(a, args[++i]);
       else if (a === '--chunk-overlap') out.chunkOverlapTokens = numeric(a, args[++i]);
       else if (a.startsWith('--')) return `unknown option ${a}`;
@@ -109,7 +117,10 @@ export async function runEval<S>(
     const config = loadConfig({ ...Bun.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     const log = createLogger(config.LOG_LEVEL);
     const deps = await open(config, log);
-    const chatbot = createChatbot(deps.db, { name: `eval ${basename(dir)}` });
+    const chatbot = createChatbot(deps.db, {
+      name: `eval ${basename(dir)}`,
+      language: { knowledge: args.language },
+    });
 
     let started = performance.now();
     const sources = await addCorpus(
@@ -166,6 +177,9 @@ export async function runEval<S>(
     );
     console.log(
       `embedding   ${deps.knowledge.vectorsReady ? deps.knowledge.configuredSpace : 'none (full-text only)'}`,
+    );
+    console.log(
+      `language    ${args.language ?? 'none'} (${analysisFor(args.language).key} analysis)`,
     );
     console.log(`chunking    ${args.chunkSizeTokens} tokens, overlap ${args.chunkOverlapTokens}`);
     console.log(`nDCG@10     ${f(m.ndcg10)}`);

@@ -7,9 +7,17 @@ import { type Clock, systemClock } from '../clock.ts';
 import { type Embedder, embedderId } from '../embeddings/types.ts';
 import type { Logger } from '../logging.ts';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
+import { type Analysis, prepare, rawTextColumn } from './analysis.ts';
+import {
+  AnalyzerColumns,
+  clearAnalyzerColumn,
+  fillAnalyzerColumn,
+  forgetAnalysis,
+  recordAnalysis,
+  recordedAnalysis,
+} from './analysis-store.ts';
 import {
   type ChunkRow,
-  chunkSchema,
   chunkTable,
   STORED_COLUMNS,
   type StoredChunk,
@@ -72,6 +80,7 @@ type StoreOptions = {
  */
 export class LanceKnowledgeStore {
   #table: lancedb.Table;
+  #columns: AnalyzerColumns;
   #record: IndexRecord;
   #writes = new Mutex();
   #optimizer: Optimizer;
@@ -83,8 +92,10 @@ export class LanceKnowledgeStore {
     private readonly opts: StoreOptions,
     table: lancedb.Table,
     record: IndexRecord,
+    columns: AnalyzerColumns,
   ) {
     this.#table = table;
+    this.#columns = columns;
     this.#record = record;
     this.#embedder = opts.embedder;
     this.writeSliceChars = opts.writeSliceChars ?? WRITE_SLICE_CHARS;
@@ -120,7 +131,9 @@ export class LanceKnowledgeStore {
     }
     // Rows of a replace a crash interrupted (staged or replaced): never seen by a search.
     if ((await table.countRows(UNSEEN_ROWS)) > 0) await table.delete(UNSEEN_ROWS);
-    const store = new LanceKnowledgeStore(opts, table, record);
+    const now = () => stamp(opts.clock);
+    const columns = await AnalyzerColumns.of(table, { db, now, dimension: record.dimension });
+    const store = new LanceKnowledgeStore(opts, table, record, columns);
     const indices = await table.listIndices().catch(() => []);
     if (indices.some((i) => (i.numUnindexedRows ?? 0) > 0)) {
       store.#optimizer.schedule();
@@ -175,8 +188,14 @@ export class LanceKnowledgeStore {
     return this.#vectorsFor(rows);
   }
 
-  #arrow(rows: ChunkRow[], vectors: (Float32Array | null)[] | undefined) {
-    return chunkTable(chunkSchema(this.#record.dimension), rows, vectors);
+  /** The analysis a chatbot's chunks are indexed and searched with; null before its first chunk. */
+  analysisOf(chatbotId: string): Analysis | null {
+    return recordedAnalysis(this.opts.db, chatbotId);
+  }
+
+  async #arrow(rows: ChunkRow[], vectors: (Float32Array | null)[] | undefined) {
+    const analysisOf = await this.#columns.forRows(rows);
+    return chunkTable(this.#columns.schema, rows, vectors, analysisOf);
   }
 
   /**
@@ -187,7 +206,7 @@ export class LanceKnowledgeStore {
     if (rows.length === 0) return;
     await this.#writes.run(async () => {
       const v = await this.#checkedVectors(rows, vectors);
-      await this.#table.add(this.#arrow(rows, v));
+      await this.#table.add(await this.#arrow(rows, v));
     });
     for (const id of new Set(rows.map((r) => r.chatbotId))) this.#vocabularies.changed(id);
     this.#optimizer.schedule();
@@ -219,9 +238,12 @@ export class LanceKnowledgeStore {
           .whenMatchedUpdateAll()
           .whenNotMatchedInsertAll()
           .whenNotMatchedBySourceDelete({ where: scope })
-          .execute(this.#arrow(rows, v));
+          .execute(await this.#arrow(rows, v));
       } else {
-        const toArrow = this.#arrow.bind(this);
+        // Staged rows carry another chatbot id: the analysis is the source's chatbot's.
+        const analysis = (await this.#columns.forRows(rows))(rows[0] as ChunkRow);
+        const toArrow = (part: ChunkRow[], pv: (Float32Array | null)[] | undefined) =>
+          chunkTable(this.#columns.schema, part, pv, () => analysis);
         await stagedReplace(this.#table, { chatbotId, sourceId }, rows, v, parts, toArrow);
       }
     });
@@ -247,7 +269,10 @@ export class LanceKnowledgeStore {
   }
 
   async deleteChatbot(chatbotId: string): Promise<void> {
-    await this.#writes.run(() => this.#table.delete(`chatbot_id = ${sqlString(chatbotId)}`));
+    await this.#writes.run(async () => {
+      await this.#table.delete(`chatbot_id = ${sqlString(chatbotId)}`);
+      forgetAnalysis(this.opts.db, chatbotId);
+    });
     this.#vocabularies.forget(chatbotId);
     this.#optimizer.schedule();
   }
@@ -270,14 +295,16 @@ export class LanceKnowledgeStore {
   }
 
   /**
-   * BM25 full-text search within one chatbot, the query matched as words (a MatchQuery: LanceDB
-   * reads a string in double quotes as a phrase query, which fails on our position-less index).
+   * BM25 full-text search within one chatbot, in the column and with the analysis of its chunks,
+   * the query matched as words (a MatchQuery: LanceDB reads a string in double quotes as a phrase
+   * query, which fails on our position-less index).
    */
   async searchText(chatbotId: string, query: string, limit: number): Promise<LegHit[]> {
-    if (!/[\p{L}\p{N}]/u.test(query)) return [];
+    const analysis = this.analysisOf(chatbotId);
+    if (!analysis || !/[\p{L}\p{N}]/u.test(query)) return [];
     const rows = await this.#table
       .query()
-      .fullTextSearch(new lancedb.MatchQuery(query, 'search_text'))
+      .fullTextSearch(new lancedb.MatchQuery(prepare(query, analysis), analysis.column))
       .where(`chatbot_id = ${sqlString(chatbotId)}`)
       .select(STORED_COLUMNS)
       .limit(limit)
@@ -309,12 +336,14 @@ export class LanceKnowledgeStore {
 
   async #buildVocabulary(chatbotId: string): Promise<Vocabulary> {
     const df = new Map<string, number>();
+    const analysis = this.analysisOf(chatbotId);
+    const source = analysis ? rawTextColumn(analysis) : 'search_text';
     const rows = this.#table
       .query()
       .where(`chatbot_id = ${sqlString(chatbotId)}`)
-      .select(['search_text']);
+      .select([source]);
     for await (const batch of rows) {
-      const column = batch.getChild('search_text');
+      const column = batch.getChild(source);
       for (let i = 0; i < batch.numRows; i++) countWords(df, String(column?.get(i) ?? ''));
     }
     return vocabularyOf(df);
@@ -341,6 +370,27 @@ export class LanceKnowledgeStore {
   }
 
   /**
+   * Re-indexes one chatbot's chunks with `target` (its knowledge language changed): fills the
+   * target's column while searches keep using the recorded analysis, then records the switch and
+   * empties the old column. Writes wait meanwhile. Returns the chunks re-indexed.
+   */
+  async reanalyse(chatbotId: string, target: Analysis): Promise<number> {
+    const { db, clock } = this.opts;
+    const filled = await this.#writes.run(async () => {
+      const current = this.analysisOf(chatbotId);
+      if (current?.key === target.key) return 0;
+      await this.#columns.ensure(target);
+      const n = current ? await fillAnalyzerColumn(this.#table, chatbotId, current, target) : 0;
+      recordAnalysis(db, chatbotId, target.key, stamp(clock));
+      if (current) await clearAnalyzerColumn(this.#table, chatbotId, current, target);
+      return n;
+    });
+    this.#vocabularies.changed(chatbotId);
+    this.#optimizer.schedule();
+    return filled;
+  }
+
+  /**
    * Rebuilds the index in the configured embedding space: copies every chunk into a new table
    * with fresh vectors (or none), builds its indexes, records it in SQLite and swaps to it; the
    * old table is dropped. Searches keep using the old table (full-text only) meanwhile; writes
@@ -361,9 +411,16 @@ export class LanceKnowledgeStore {
         old: this.#table,
         record,
         embedder: this.embedder,
+        analysisOf: (chatbotId) => this.analysisOf(chatbotId),
         onProgress,
       });
       this.#table = next.table;
+      const now = () => stamp(this.opts.clock);
+      this.#columns = await AnalyzerColumns.of(next.table, {
+        db,
+        now,
+        dimension: record.dimension,
+      });
       this.#record = record;
       this.#vocabularies.clear();
       saveIndexRecord(db, record, stamp(this.opts.clock));
@@ -387,23 +444,4 @@ export class LanceKnowledgeStore {
     });
     return this.reembed();
   }
-}
-
-/** A /readyz check: the index answers; says when its vectors are of another embedder. */
-export function knowledgeReadiness(store: LanceKnowledgeStore) {
-  return async () => {
-    let ok = true;
-    try {
-      await store.countChunks();
-    } catch {
-      ok = false;
-    }
-    return {
-      name: 'knowledge-index',
-      ok,
-      detail: store.stale
-        ? `the index holds ${store.indexedSpace} but ${store.configuredSpace} is configured: full-text search only until \`answerdesk reembed\` or POST /api/v1/reindex`
-        : `embedding space ${store.indexedSpace}${store.vectorsReady ? '' : ' (full-text search only)'}`,
-    };
-  };
 }

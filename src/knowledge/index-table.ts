@@ -1,25 +1,9 @@
-// The chunks table: how it is created (schema, full-text and chatbot indexes), its vector index,
+// The chunks table: how it is created (schema and chatbot index), its vector index,
 // and the SQLite record (`knowledge_index`) of which table holds which embedding space.
 import type { Database } from 'bun:sqlite';
 import * as lancedb from '@lancedb/lancedb';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
 import { chunkSchema } from './chunk-arrow.ts';
-
-/**
- * Full-text analysis: the "simple" tokenizer (split on whitespace and punctuation), lowercase,
- * English stemming, English stop words, ASCII folding. Measured on the eval sets (see
- * docs/notes/knowledge.md): stemming and stop words are worth +0.02 to +0.06 nDCG@10. Positions
- * are not stored: queries are matched as bags of words, never as phrases.
- */
-export const FTS_OPTIONS = {
-  baseTokenizer: 'simple',
-  language: 'English',
-  lowercase: true,
-  stem: true,
-  removeStopWords: true,
-  asciiFolding: true,
-  withPosition: false,
-} as const;
 
 /**
  * The vector index: IVF_FLAT (exact distances within the probed partitions). Measured at 100k ×
@@ -72,8 +56,7 @@ export async function createChunksTable(
   dimension: number | null,
 ): Promise<lancedb.Table> {
   const table = await conn.createEmptyTable(name, chunkSchema(dimension));
-  // The full-text index exists from the start; rows added later are scanned until optimize().
-  await table.createIndex('search_text', { config: lancedb.Index.fts(FTS_OPTIONS) });
+  // Full-text indexes come with their analyzer columns, on first use (analysis-store.ts).
   await table.createIndex('chatbot_id', { config: lancedb.Index.btree() });
   return table;
 }

@@ -84,9 +84,10 @@ export async function searchKnowledge(
     ? Math.max(limit * LEG_CANDIDATES_FACTOR, LEG_CANDIDATES_MIN)
     : limit;
   const typed = opts.lexicalQuery?.trim() ? opts.lexicalQuery : opts.query;
-  // Typo tolerance: unknown words get their closest indexed word added (spell.ts); the vector leg
-  // embeds the question as typed.
-  const vocab = /[\p{L}\p{N}]/u.test(typed) ? store.vocabulary(opts.chatbotId) : null;
+  // Typo tolerance: unknown words get their closest indexed word added (spell.ts), when the
+  // chatbot's analysis has words to correct (analysis.ts); the vector leg embeds the question as typed.
+  const spell = store.analysisOf(opts.chatbotId)?.spell && /[\p{L}\p{N}]/u.test(typed);
+  const vocab = spell ? store.vocabulary(opts.chatbotId) : null;
   const lexical = vocab ? correctQuery(typed, vocab) : typed;
   const [fts, vector] = await Promise.all([
     store.searchText(opts.chatbotId, lexical, candidates),

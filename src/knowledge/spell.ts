@@ -86,14 +86,22 @@ export function withinOneEdit(a: string, b: string): boolean {
 }
 
 /**
+ * Scripts written without spaces between words (or, for Hangul, indexed as character bigrams):
+ * a "word" of theirs is a whole clause, one edit from another clause, never a typo.
+ */
+const UNSPACED_SCRIPTS =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
+/**
  * The indexed word closest to `word` (one edit, same first letter), the most frequent one when
- * several are; null when `word` is indexed, too short, holds a digit (codes, versions) or has no
- * neighbour.
+ * several are; null when `word` is indexed, too short, holds a digit (codes, versions), is in a
+ * script without spaces between words or has no neighbour.
  */
 export function closestWord(word: string, vocab: Vocabulary): string | null {
   if (word.length < SPELL_MIN_WORD_LENGTH || vocab.df.has(word) || /\p{N}/u.test(word)) {
     return null;
   }
+  if (UNSPACED_SCRIPTS.test(word)) return null;
   let best: string | null = null;
   let bestDf = 0;
   for (let len = word.length - SPELL_MAX_EDITS; len <= word.length + SPELL_MAX_EDITS; len++) {

@@ -14,7 +14,7 @@ beforeAll(async () => {
   // queries only failed on indexed rows.
   await t.deps.knowledge.settle();
   const table = await t.deps.lance.openTable(t.deps.knowledge.tableName);
-  const fts = (await table.listIndices()).find((i) => i.columns.includes('search_text'));
+  const fts = (await table.listIndices()).find((i) => i.columns.includes('fts_en'));
   const stats = await table.indexStats(fts?.name ?? '');
   table.close();
   expect(stats?.numIndexedRows).toBeGreaterThan(0);

@@ -254,7 +254,8 @@ describe('LanceKnowledgeStore', () => {
     const table = await (await openLance(dir.dir)).openTable(store.tableName);
     const indexed = (await table.listIndices()).map((i) => i.columns.join());
     expect(indexed).toContain('vector');
-    expect(indexed).toContain('search_text');
+    // The full-text index of the analyzer in use (an id without a chatbot: English).
+    expect(indexed).toContain('fts_en');
     const hits = await searchKnowledge(store, {
       chatbotId: 'cb0',
       query: 'item42 red',

@@ -83,3 +83,20 @@ describe('correctQuery', () => {
     expect(correctQuery('anything goes', buildVocabulary([]))).toBe('anything goes');
   });
 });
+
+describe('typo correction by script', () => {
+  it('should never correct a word of a script written without spaces (a whole clause)', () => {
+    const vocab = buildVocabulary(['我爱北京天安门', 'ภาษาไทยง่ายมาก', '비밀번호를잊었어요']);
+    expect(closestWord('我爱北京天安们', vocab)).toBeNull();
+    expect(closestWord('ภาษาไทยง่ายมาห', vocab)).toBeNull();
+    expect(closestWord('비밀번호를잊었어', vocab)).toBeNull();
+    expect(correctQuery('我爱北京天安们', vocab)).toBe('我爱北京天安们');
+  });
+
+  it('should still correct Latin, Greek and Cyrillic words', () => {
+    const vocab = buildVocabulary(['les chevaux sauvages', 'пароль забыт', 'κωδικός πρόσβασης']);
+    expect(closestWord('chevaus', vocab)).toBe('chevaux');
+    expect(closestWord('паролб', vocab)).toBe('пароль');
+    expect(closestWord('κωδικοσ', vocab)).toBe('κωδικος');
+  });
+});

@@ -10,6 +10,7 @@ import { replyTurn } from './008-reply-turn.ts';
 import { crispReal } from './009-crisp-real.ts';
 import { insights } from './010-insights.ts';
 import { answerTests } from './011-answer-tests.ts';
+import { knowledgeAnalysis } from './012-knowledge-analysis.ts';
 import type { Migration } from './migration.ts';
 
 export const migrations: Migration[] = [
@@ -24,4 +25,5 @@ export const migrations: Migration[] = [
   crispReal,
   insights,
   answerTests,
+  knowledgeAnalysis,
 ];
