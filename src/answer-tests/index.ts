@@ -34,23 +34,15 @@ const reading = <P, R>(params: P, ok: R, summary: string) => ({
 export function answerTestRoutes(deps: AnswerTestsDeps) {
   const { db } = deps;
   return new Elysia({ name: 'answer-tests', prefix: '/api/v1/chatbots/:chatbotId/tests' })
-    .post(
-      '',
-      ({ params, body, set }) => {
-        const test = createTest(deps, params.chatbotId, body);
-        set.status = 201;
-        return test;
-      },
-      {
-        params: ChatbotParams,
-        body: CreateTestBody,
-        response: { 201: AnswerTest, 401: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse },
-        detail: detail(
-          'Add an answer test (a golden question), by hand or from a visitor message',
-          '`{"question","expect"}` with optional `mustCite`, `mustContain`, `mustNotContain`, `language`; or `{"fromMessageId"}`: the visitor message is the question and what the bot did is the expectation (answered → `answer` citing the same sources; handed off → `handoff`).',
-        ),
-      },
-    )
+    .post('', ({ params, body, status }) => status(201, createTest(deps, params.chatbotId, body)), {
+      params: ChatbotParams,
+      body: CreateTestBody,
+      response: { 201: AnswerTest, 401: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse },
+      detail: detail(
+        'Add an answer test (a golden question), by hand or from a visitor message',
+        '`{"question","expect"}` with optional `mustCite`, `mustContain`, `mustNotContain`, `language`; or `{"fromMessageId"}`: the visitor message is the question and what the bot did is the expectation (answered → `answer` citing the same sources; handed off → `handoff`).',
+      ),
+    })
     .get(
       '',
       ({ params }) => ({ items: listTests(db, params.chatbotId) }),
@@ -58,10 +50,9 @@ export function answerTestRoutes(deps: AnswerTestsDeps) {
     )
     .post(
       '/run',
-      ({ params, set }) => {
+      ({ params, status }) => {
         getChatbot(db, params.chatbotId);
-        set.status = 202;
-        return startRun(deps, { chatbotId: params.chatbotId, trigger: 'manual' });
+        return status(202, startRun(deps, { chatbotId: params.chatbotId, trigger: 'manual' }));
       },
       {
         params: ChatbotParams,

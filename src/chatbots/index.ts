@@ -50,10 +50,7 @@ export function chatbotRoutes(deps: ChatbotRouteDeps) {
   return new Elysia({ name: 'chatbots', prefix: '/api/v1/chatbots' })
     .post(
       '',
-      ({ body, set }) => {
-        set.status = 201;
-        return view(deps.db, createChatbot(deps.db, body, at()));
-      },
+      ({ body, status }) => status(201, view(deps.db, createChatbot(deps.db, body, at()))),
       {
         body: CreateChatbotBody,
         response: { 201: ChatbotView, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse },

@@ -1,5 +1,6 @@
 // Conversation and message schemas: storage rows mapped to API shapes, and the admin routes' shapes.
 import * as v from 'valibot';
+import { limitQuery } from '../http/params.ts';
 
 export const Channel = v.picklist(['playground', 'crisp']);
 export type Channel = v.InferOutput<typeof Channel>;
@@ -83,15 +84,7 @@ export const CONVERSATIONS_PAGE_MAX = 200;
 
 export const ConversationListQuery = v.object({
   /** Conversations per page, 1–200 (default 200). */
-  limit: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d{1,3}$/, 'a whole number'),
-      v.transform(Number),
-      v.minValue(1),
-      v.maxValue(CONVERSATIONS_PAGE_MAX),
-    ),
-  ),
+  limit: limitQuery(CONVERSATIONS_PAGE_MAX),
   /** The `nextCursor` of the previous page. */
   cursor: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,400}$/, 'a cursor'))),
 });

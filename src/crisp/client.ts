@@ -197,6 +197,18 @@ export class HttpCrispClient implements CrispClient {
     return res;
   }
 
+  /** PATCH `/conversation/:sessionId/<route>`: sets one property; Crisp sends no data back. */
+  private async patchConversation(
+    creds: CrispCredentials,
+    sessionId: string,
+    route: 'compose' | 'state',
+    body: Record<string, unknown>,
+  ): Promise<Result<void, CrispError>> {
+    const path = `/conversation/${encodeURIComponent(sessionId)}/${route}`;
+    const res = await this.call(creds, route, 'PATCH', path, body);
+    return res.ok ? ok(undefined) : res;
+  }
+
   private async request(
     creds: CrispCredentials,
     method: 'GET' | 'POST' | 'PATCH',
@@ -297,14 +309,11 @@ export class HttpCrispClient implements CrispClient {
     sessionId: string,
     type: 'start' | 'stop',
   ): Promise<Result<void, CrispError>> {
-    const res = await this.call(
-      creds,
-      'compose',
-      'PATCH',
-      `/conversation/${encodeURIComponent(sessionId)}/compose`,
-      { type, from: 'operator', automated: true },
-    );
-    return res.ok ? ok(undefined) : res;
+    return this.patchConversation(creds, sessionId, 'compose', {
+      type,
+      from: 'operator',
+      automated: true,
+    });
   }
 
   async operatorsOnline(creds: CrispCredentials): Promise<Result<number, CrispError>> {
@@ -322,14 +331,7 @@ export class HttpCrispClient implements CrispClient {
     sessionId: string,
     state: 'pending' | 'unresolved' | 'resolved',
   ): Promise<Result<void, CrispError>> {
-    const res = await this.call(
-      creds,
-      'state',
-      'PATCH',
-      `/conversation/${encodeURIComponent(sessionId)}/state`,
-      { state },
-    );
-    return res.ok ? ok(undefined) : res;
+    return this.patchConversation(creds, sessionId, 'state', { state });
   }
 
   async listMessages(

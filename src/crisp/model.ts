@@ -1,5 +1,6 @@
 // Crisp schemas: webhook envelopes and event data (as received), and the admin API shapes.
 import * as v from 'valibot';
+import { limitQuery } from '../http/params.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Webhook (docs/notes/contract.md, what Crisp sends). Objects are loose: Crisp adds fields over
@@ -179,15 +180,7 @@ export type TestResponse = v.InferOutput<typeof TestResponse>;
 /** `GET …/integrations/crisp/deliveries?limit=N` (1–500, default 50). */
 export const DELIVERIES_MAX = 500;
 export const DeliveriesQuery = v.object({
-  limit: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d{1,3}$/, 'a whole number'),
-      v.transform(Number),
-      v.minValue(1),
-      v.maxValue(DELIVERIES_MAX),
-    ),
-  ),
+  limit: limitQuery(DELIVERIES_MAX),
 });
 
 export const DeliveriesResponse = v.object({

@@ -5,7 +5,7 @@ import { type AnswerDeps, answerMessage } from '../answers/answer.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../http/metrics.ts';
-import type { JobHandler } from '../jobs/worker.ts';
+import type { JobHandler } from '../jobs/types.ts';
 import type { Logger } from '../logging.ts';
 import { OperatorAvailability } from './answer-policy.ts';
 import type { CrispClient } from './client.ts';

@@ -18,7 +18,7 @@ import {
   isMuted,
   mute,
 } from '../conversations/service.ts';
-import type { JobContext, JobOutcome } from '../jobs/worker.ts';
+import type { JobContext, JobOutcome } from '../jobs/types.ts';
 import type { Logger } from '../logging.ts';
 import { checkBurst, quotaHook } from '../quotas/service.ts';
 import { declineReason, type OperatorAvailability } from './answer-policy.ts';

@@ -38,11 +38,8 @@ export function insightsRoutes(deps: InsightsRouteDeps) {
     )
     .post(
       '/:groupId/qa',
-      async ({ params, body, set }) => {
-        const source = await resolveWithQa(deps, params.chatbotId, params.groupId, body);
-        set.status = 201;
-        return source;
-      },
+      async ({ params, body, status }) =>
+        status(201, await resolveWithQa(deps, params.chatbotId, params.groupId, body)),
       {
         params: GroupParams,
         body: GroupQaBody,

@@ -27,6 +27,21 @@ const EMBED_BATCH = 64;
 
 const Queries = v.pick(Provenance, ['standaloneQuery', 'lexicalQuery', 'translatedTo']);
 
+/** The embedder whose vectors the groups compare (`embedderId`), or null: compared lexically. */
+export const embeddingModel = (deps: GroupingDeps) =>
+  deps.embedder ? embedderId(deps.embedder) : null;
+
+/** The turns whose question is in no group yet. */
+function ungrouped(db: Database, turns: readonly BotTurn[]): BotTurn[] {
+  const grouped = new Set(
+    membersOf(
+      db,
+      turns.map((t) => t.messageId),
+    ).map((m) => m.messageId),
+  );
+  return turns.filter((t) => !grouped.has(t.messageId));
+}
+
 /**
  * The text a handed-off question is compared by: the query translated into the knowledge base's
  * language when the pipeline translated it (so questions group across languages), else the
@@ -82,16 +97,10 @@ export async function groupNewQuestions(
 ): Promise<void> {
   const { db } = deps;
   const asked = turns.filter((t) => t.question !== null);
-  const grouped = new Set(
-    membersOf(
-      db,
-      asked.map((t) => t.messageId),
-    ).map((m) => m.messageId),
-  );
-  const fresh = asked.filter((t) => !grouped.has(t.messageId));
+  const fresh = ungrouped(db, asked);
   if (fresh.length === 0) return;
   const since = fresh.map((t) => t.at).sort()[0] as string;
-  const model = deps.embedder ? embedderId(deps.embedder) : null;
+  const model = embeddingModel(deps);
 
   // Vectors made outside the transaction, by message id.
   const made = new Map<string, Float32Array>();
@@ -116,13 +125,7 @@ export async function groupNewQuestions(
 
   db.transaction(() => {
     // Another read may have grouped some of them while this one embedded.
-    const now = new Set(
-      membersOf(
-        db,
-        fresh.map((t) => t.messageId),
-      ).map((m) => m.messageId),
-    );
-    const arriving = fresh.filter((t) => !now.has(t.messageId));
+    const arriving = ungrouped(db, fresh);
     if (arriving.length === 0) return;
     const placed = joinableMembers(db, chatbotId, since, JOINABLE_MEMBERS_MAX).map((stored) => {
       const vector = made.get(stored.messageId);

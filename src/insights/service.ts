@@ -4,7 +4,6 @@ import type { Database } from 'bun:sqlite';
 import { getChatbot } from '../chatbots/service.ts';
 import type { Clock } from '../clock.ts';
 import { type BotTurn, botTurns, operatorRepliesAfter } from '../conversations/questions.ts';
-import { embedderId } from '../embeddings/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import { createInlineSource } from '../sources/inline.ts';
 import type { Source } from '../sources/model.ts';
@@ -12,7 +11,7 @@ import type { SourcesDeps } from '../sources/types.ts';
 import { representativeIndex } from './grouping.ts';
 import { lowConfidence, type ScoreMinimums } from './low-confidence.ts';
 import type { GroupQaBody, UnansweredGroup, UnansweredReport } from './model.ts';
-import { comparableOf, type GroupingDeps, groupNewQuestions } from './questions.ts';
+import { comparableOf, embeddingModel, type GroupingDeps, groupNewQuestions } from './questions.ts';
 import {
   closeGroup,
   findGroup,
@@ -35,14 +34,12 @@ const QA_MEMBERS_MAX = 100;
 const QA_QUESTION_CHARS_MAX = 2_000;
 const QA_ANSWER_CHARS_MAX = 100_000;
 
-const modelOf = (deps: GroupingDeps) => (deps.embedder ? embedderId(deps.embedder) : null);
-
 /**
  * The questions in the order to show them: the most representative first, then the others
  * newest first, each text once (case and spacing aside).
  */
 function examplesOf(deps: GroupingDeps, members: GroupedMember[], max: number): string[] {
-  const model = modelOf(deps);
+  const model = embeddingModel(deps);
   const first = representativeIndex(members.map((m) => comparableOf(m, model)));
   const ordered = [members[first], ...members.filter((_, i) => i !== first)];
   const seen = new Set<string>();

@@ -22,16 +22,6 @@ import type {
   JobState,
 } from './types.ts';
 
-export type {
-  EnqueueOptions,
-  Job,
-  JobContext,
-  JobHandler,
-  JobOutcome,
-  JobRow,
-  JobState,
-} from './types.ts';
-
 const DEFAULT_MAX_ATTEMPTS = 5;
 /** Even with timers armed, look for due jobs this often (covers clock jumps). */
 const SAFETY_POLL_MS = 5_000;

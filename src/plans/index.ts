@@ -16,18 +16,11 @@ export function planRoutes(deps: PlanRouteDeps) {
   const at = () => new Date(deps.clock.now());
   // The `default` plan is synced with the configuration at every start (buildDeps, src/deps.ts).
   return new Elysia({ name: 'plans', prefix: '/api/v1/plans' })
-    .post(
-      '',
-      ({ body, set }) => {
-        set.status = 201;
-        return createPlan(deps.db, body, at());
-      },
-      {
-        body: CreatePlanBody,
-        response: { 201: Plan, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse },
-        detail: { tags: ['plans'], summary: 'Create a plan (named message limits)' },
-      },
-    )
+    .post('', ({ body, status }) => status(201, createPlan(deps.db, body, at())), {
+      body: CreatePlanBody,
+      response: { 201: Plan, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse },
+      detail: { tags: ['plans'], summary: 'Create a plan (named message limits)' },
+    })
     .get('', () => ({ items: listPlans(deps.db) }), {
       response: { 200: PlanList, 401: ErrorResponse },
       detail: { tags: ['plans'], summary: 'List plans, the default plan first' },

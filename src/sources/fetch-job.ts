@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import { ExtractError, IngestError } from '../ingest/errors.ts';
 import { type LoadTarget, loadDocuments } from '../ingest/load.ts';
 import { FetchError } from '../ingest/safe-fetch.ts';
-import type { JobHandler } from '../jobs/worker.ts';
+import type { JobHandler } from '../jobs/types.ts';
 import { capitalise, type FetchJobPayload, uploadPath } from './fetched.ts';
 import { indexDocuments } from './indexing.ts';
 import { FetchedSourceInput, type Source } from './model.ts';

@@ -54,19 +54,16 @@ export function sourceRoutes(deps: SourceRouteDeps) {
   return new Elysia({ name: 'sources', prefix: '/api/v1/chatbots/:chatbotId/sources' })
     .post(
       '',
-      async ({ params, body, set }) => {
+      async ({ params, body, status }) => {
         if (body.type === 'text' || body.type === 'qa') {
-          const source = await createInlineSource(sources, params.chatbotId, body);
-          set.status = 201;
-          return source;
+          return status(201, await createInlineSource(sources, params.chatbotId, body));
         }
         const source =
           body.type === 'file'
             ? await createFileSource(sources, params.chatbotId, body)
             : createRemoteSource(sources, params.chatbotId, body);
         enqueueFetch(worker, source, params.chatbotId);
-        set.status = 202;
-        return source;
+        return status(202, source);
       },
       {
         params: ChatbotParams,
@@ -128,14 +125,13 @@ export function sourceRoutes(deps: SourceRouteDeps) {
     )
     .post(
       '/:sourceId/refresh',
-      ({ params, set }) => {
+      ({ params, status }) => {
         const source = getSource(sources.db, params.chatbotId, params.sourceId);
         if (!isFetchedType(source.type)) {
           return refreshInlineSource(sources, params.chatbotId, params.sourceId);
         }
         enqueueFetch(worker, source, params.chatbotId, 'manual');
-        set.status = 202;
-        return source;
+        return status(202, source);
       },
       {
         params: SourceParams,

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test';
 import { createChatbot, listChatbots } from '../../src/chatbots/service.ts';
-import { type JobContext, type JobOutcome, Worker } from '../../src/jobs/worker.ts';
+import type { JobContext, JobOutcome } from '../../src/jobs/types.ts';
+import { Worker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/logging.ts';
 import { type Database, openDatabase } from '../../src/storage/sqlite/db.ts';
 import { tempDir } from '../helpers/app.ts';

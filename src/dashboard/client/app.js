@@ -10,7 +10,7 @@ import {
   whenUnauthorized,
 } from './api.js';
 import { openBoard } from './board.js';
-import { fill, h, link, notice } from './dom.js';
+import { docsNotice, fill, h, notice } from './dom.js';
 
 // First of all: the address must not keep the token a moment longer than needed.
 takeTokenFromAddress();
@@ -147,12 +147,9 @@ async function start() {
   if (!chatbots.length) {
     fill(
       board,
-      notice('muted', 'No chatbot yet.'),
-      h(
-        'p',
-        {},
+      ...docsNotice(
+        'No chatbot yet.',
         'Create one with POST /api/v1/chatbots in the ',
-        link(`${location.origin}/docs`, 'API docs'),
         ', then reload this page.',
       ),
     );

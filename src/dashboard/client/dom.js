@@ -63,6 +63,18 @@ export const notice = (/** @type {string} */ kind, /** @type {string} */ text) =
   h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
 
 /**
+ * A muted notice and what to do about it in the API docs (this server's Swagger UI): `before`,
+ * the link, `after`.
+ * @param {string} text
+ * @param {string} before
+ * @param {string} after
+ */
+export const docsNotice = (text, before, after) => [
+  notice('muted', text),
+  h('p', {}, before, link(`${location.origin}/docs`, 'API docs'), after),
+];
+
+/**
  * "Not available yet" for a route this server does not have: the page will use it once it does.
  * @param {string} what
  */

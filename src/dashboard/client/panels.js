@@ -1,7 +1,7 @@
 // The smaller panels: the overview numbers, answer tests, knowledge (with "Add a Q&A") and the
 // Crisp connection with its delivery log.
 import { api, chatbotPath, isMissing, plain } from './api.js';
-import { ago, fill, h, heading, link, notice, notYet, num, usd, when } from './dom.js';
+import { ago, docsNotice, fill, h, heading, link, notice, notYet, num, usd, when } from './dom.js';
 import { qaEditor } from './gaps.js';
 
 /** @typedef {import('./board.js').Board} Board */
@@ -265,12 +265,9 @@ export async function loadCrisp(el, board) {
   if (!status?.connected) {
     fill(
       body,
-      notice('muted', 'Crisp is not connected for this chatbot.'),
-      h(
-        'p',
-        {},
+      ...docsNotice(
+        'Crisp is not connected for this chatbot.',
         'Connect it with PUT …/integrations/crisp in the ',
-        link(`${location.origin}/docs`, 'API docs'),
         '.',
       ),
     );
