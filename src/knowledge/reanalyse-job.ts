@@ -4,7 +4,8 @@
 // short). Searches answer from the old analysis until the job switches (index-store.ts reanalyse).
 import type { Database } from 'bun:sqlite';
 import { findChatbot } from '../chatbots/service.ts';
-import type { JobHandler, Worker } from '../jobs/worker.ts';
+import type { JobHandler } from '../jobs/types.ts';
+import type { Worker } from '../jobs/worker.ts';
 import { analysisFor } from './analysis.ts';
 import { recordedAnalyses } from './analysis-store.ts';
 import type { LanceKnowledgeStore } from './index-store.ts';
