@@ -7,6 +7,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { type Embedder, embedderId } from '../embeddings/types.ts';
 import type { Logger } from '../logging.ts';
 import type { LanceConnection } from '../storage/lancedb/db.ts';
+import { APPEND_SLICE_ROWS, appendInSlices, appendSlices } from './append.ts';
 import {
   type ChunkRow,
   chunkSchema,
@@ -60,6 +61,7 @@ type StoreOptions = {
   optimizeDelayMs?: number;
   vectorIndexMinRows?: number;
   writeSliceChars?: number;
+  appendSliceRows?: number;
 };
 
 /**
@@ -78,6 +80,7 @@ export class LanceKnowledgeStore {
   #vocabularies: VocabularyCache;
   readonly embedder: Embedder | null;
   readonly writeSliceChars: number;
+  readonly appendSliceRows: number;
 
   private constructor(
     private readonly opts: StoreOptions,
@@ -88,6 +91,7 @@ export class LanceKnowledgeStore {
     this.#record = record;
     this.embedder = opts.embedder;
     this.writeSliceChars = opts.writeSliceChars ?? WRITE_SLICE_CHARS;
+    this.appendSliceRows = opts.appendSliceRows ?? APPEND_SLICE_ROWS;
     this.#optimizer = new Optimizer({
       table: () => this.#table,
       vectorsReady: () => this.vectorsReady,
@@ -175,14 +179,17 @@ export class LanceKnowledgeStore {
   }
 
   /**
-   * Appends chunks of sources that have none yet (new sources, bulk loads): one commit per call.
-   * `vectors` from `embedRows()` may be passed to embed outside the write lock.
+   * Appends chunks of sources that have none yet (new sources, bulk loads) in slices of at most
+   * `appendSliceRows` rows and `writeSliceChars` characters, one commit each (append.ts); a
+   * failed add leaves none of its rows. `vectors` from `embedRows()` may be passed to embed
+   * outside the write lock.
    */
   async add(rows: ChunkRow[], vectors?: (Float32Array | null)[]): Promise<void> {
     if (rows.length === 0) return;
     await this.#writes.run(async () => {
       const v = await this.#checkedVectors(rows, vectors);
-      await this.#table.add(this.#arrow(rows, v));
+      const parts = appendSlices(rows, this.writeSliceChars, this.appendSliceRows);
+      await appendInSlices(this.#table, rows, v, parts, this.#arrow.bind(this));
     });
     for (const id of new Set(rows.map((r) => r.chatbotId))) this.#vocabularies.changed(id);
     this.#optimizer.schedule();
