@@ -97,6 +97,10 @@ export function prepareNativeEnv(): void {
   mallopt(M_ARENA_MAX, 2);
   // LanceDB's FTS index build deadlocks on ≤ 3 cores without this (docs/notes/stack.md §1).
   setNativeEnvDefault('LANCE_CPU_THREADS', Bun.env.LANCE_CPU_THREADS ?? '2');
+  // LanceDB's other shuffler (vectors into partitions, for the vector index build): IVF_FLAT over
+  // 100k × 384 dims took +340–410 MiB of RSS with the default one and +120 MiB with this one, no
+  // slower; both spill ~150 MB to TMPDIR meanwhile (docs/notes/knowledge.md "Writer memory").
+  setNativeEnvDefault('LANCE_LEGACY_SHUFFLER', '1');
   // Silences a per-query deprecation warning that LanceDB writes to stderr.
   setNativeEnvDefault('LANCEDB_LOG', 'error');
 }

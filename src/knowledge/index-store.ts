@@ -16,6 +16,7 @@ import {
   recordAnalysis,
   recordedAnalysis,
 } from './analysis-store.ts';
+import { APPEND_SLICE_ROWS, appendInSlices, appendSlices } from './append.ts';
 import {
   type ChunkRow,
   chunkTable,
@@ -43,8 +44,8 @@ import {
   UNSEEN_ROWS,
   WRITE_SLICE_CHARS,
 } from './replace.ts';
-import { countWords, type Vocabulary, vocabularyOf } from './spell.ts';
-import { VocabularyCache } from './vocabulary-cache.ts';
+import type { Vocabulary } from './spell.ts';
+import { readVocabulary, VocabularyCache } from './vocabulary-cache.ts';
 
 export type { ChunkRow, StoredChunk } from './chunk-arrow.ts';
 export { sqlString } from './replace.ts';
@@ -68,6 +69,7 @@ type StoreOptions = {
   optimizeDelayMs?: number;
   vectorIndexMinRows?: number;
   writeSliceChars?: number;
+  appendSliceRows?: number;
 };
 
 /**
@@ -87,6 +89,7 @@ export class LanceKnowledgeStore {
   #vocabularies: VocabularyCache;
   #embedder: Embedder | null;
   readonly writeSliceChars: number;
+  readonly appendSliceRows: number;
 
   private constructor(
     private readonly opts: StoreOptions,
@@ -99,6 +102,7 @@ export class LanceKnowledgeStore {
     this.#record = record;
     this.#embedder = opts.embedder;
     this.writeSliceChars = opts.writeSliceChars ?? WRITE_SLICE_CHARS;
+    this.appendSliceRows = opts.appendSliceRows ?? APPEND_SLICE_ROWS;
     this.#optimizer = new Optimizer({
       table: () => this.#table,
       vectorsReady: () => this.vectorsReady,
@@ -106,7 +110,10 @@ export class LanceKnowledgeStore {
       vectorIndexMinRows: opts.vectorIndexMinRows ?? VECTOR_INDEX_MIN_ROWS,
       log: opts.log,
     });
-    this.#vocabularies = new VocabularyCache((id) => this.#buildVocabulary(id), opts.log);
+    this.#vocabularies = new VocabularyCache((id) => {
+      const analysis = this.analysisOf(id);
+      return readVocabulary(this.#table, id, analysis ? rawTextColumn(analysis) : 'search_text');
+    }, opts.log);
   }
 
   /** Opens (or creates) the chunks table recorded in SQLite. */
@@ -199,14 +206,22 @@ export class LanceKnowledgeStore {
   }
 
   /**
-   * Appends chunks of sources that have none yet (new sources, bulk loads): one commit per call.
-   * `vectors` from `embedRows()` may be passed to embed outside the write lock.
+   * Appends chunks of sources that have none yet (new sources, bulk loads) in slices of at most
+   * `appendSliceRows` rows and `writeSliceChars` characters, one commit each (append.ts); a
+   * failed add leaves none of its rows. `vectors` from `embedRows()` may be passed to embed
+   * outside the write lock.
    */
   async add(rows: ChunkRow[], vectors?: (Float32Array | null)[]): Promise<void> {
     if (rows.length === 0) return;
     await this.#writes.run(async () => {
       const v = await this.#checkedVectors(rows, vectors);
-      await this.#table.add(await this.#arrow(rows, v));
+      // The analyzer columns the rows need are added once, before the first slice.
+      const analysisOf = await this.#columns.forRows(rows);
+      const schema = this.#columns.schema;
+      const parts = appendSlices(rows, this.writeSliceChars, this.appendSliceRows);
+      await appendInSlices(this.#table, rows, v, parts, (part, pv) =>
+        chunkTable(schema, part, pv, analysisOf),
+      );
     });
     for (const id of new Set(rows.map((r) => r.chatbotId))) this.#vocabularies.changed(id);
     this.#optimizer.schedule();
@@ -332,21 +347,6 @@ export class LanceKnowledgeStore {
    */
   vocabulary(chatbotId: string): Vocabulary | null {
     return this.#vocabularies.get(chatbotId);
-  }
-
-  async #buildVocabulary(chatbotId: string): Promise<Vocabulary> {
-    const df = new Map<string, number>();
-    const analysis = this.analysisOf(chatbotId);
-    const source = analysis ? rawTextColumn(analysis) : 'search_text';
-    const rows = this.#table
-      .query()
-      .where(`chatbot_id = ${sqlString(chatbotId)}`)
-      .select([source]);
-    for await (const batch of rows) {
-      const column = batch.getChild(source);
-      for (let i = 0; i < batch.numRows; i++) countWords(df, String(column?.get(i) ?? ''));
-    }
-    return vocabularyOf(df);
   }
 
   /** Embeds a search query with the configured embedder (null when vectors are off). */

@@ -1,9 +1,29 @@
 // The vocabularies of typo correction (spell.ts), one per chatbot, in memory: built in the
 // background by scanning the chatbot's chunks, rebuilt (spaced) after writes, the least recently
 // searched chatbot dropped past a bound. Searches never wait for a build.
+import type * as lancedb from '@lancedb/lancedb';
 import type { Logger } from '../logging.ts';
 import { Mutex } from './mutex.ts';
-import type { Vocabulary } from './spell.ts';
+import { sqlString } from './replace.ts';
+import { countWords, type Vocabulary, vocabularyOf } from './spell.ts';
+
+/** Scans one chatbot's indexed texts (`column`: the raw text of its analysis) into a vocabulary. */
+export async function readVocabulary(
+  table: lancedb.Table,
+  chatbotId: string,
+  column: string,
+): Promise<Vocabulary> {
+  const df = new Map<string, number>();
+  const rows = table
+    .query()
+    .where(`chatbot_id = ${sqlString(chatbotId)}`)
+    .select([column]);
+  for await (const batch of rows) {
+    const values = batch.getChild(column);
+    for (let i = 0; i < batch.numRows; i++) countWords(df, String(values?.get(i) ?? ''));
+  }
+  return vocabularyOf(df);
+}
 
 /**
  * Chatbots whose vocabulary stays in memory; the least recently searched is dropped past this.
