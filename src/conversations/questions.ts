@@ -1,7 +1,9 @@
 // Reads of bot turns for the insights (src/insights/): the visitor's question and the bot's reply
 // with its provenance, and the first operator reply after a handoff. The conversations feature owns
 // these tables; this file is its read side for them.
+
 import type { Database } from 'bun:sqlite';
+import { MESSAGE_CHARS_MAX } from '../answers/model.ts';
 import type { Channel, HandoffReason } from './model.ts';
 
 /** A half-open time range [from, to) of ISO-8601 UTC times (as stored: `toISOString()`). */
@@ -35,13 +37,15 @@ export function botTurns(
   range: TimeRange,
   options: { handoff: HandoffReason | null; limit: number },
 ): { turns: BotTurn[]; more: boolean } {
+  // The question as the LLM saw it (cut to MESSAGE_CHARS_MAX): a Crisp turn's message can be a
+  // whole burst, and insights compares, stores and shows it.
   // A conversation last active before `from` holds no message in the range (every write to a
   // conversation moves `updated_at` to the clock's now), so the index on it narrows the scan.
   const rows = db
     .query<BotTurnRow, [string, string, string, string | null, number]>(
       `SELECT b.id AS messageId, b.conversation_id AS conversationId, c.external_id AS sessionId,
          c.channel, b.created_at AS at, b.content AS reply, b.provenance,
-         (SELECT v.content FROM messages v
+         (SELECT substr(v.content, 1, ${MESSAGE_CHARS_MAX}) FROM messages v
           WHERE v.conversation_id = b.conversation_id AND v.role = 'visitor' AND v.seq < b.seq
           ORDER BY v.seq DESC LIMIT 1) AS question
        FROM conversations c JOIN messages b ON b.conversation_id = c.id

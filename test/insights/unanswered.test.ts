@@ -1,6 +1,7 @@
 // GET …/insights/unanswered: handed-off questions grouped (lexically here; vectors in
 // vectors.test.ts), stable group ids, translated questions, low-confidence answers apart, bounds.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { MESSAGE_CHARS_MAX } from '../../src/answers/model.ts';
 import {
   addVisitorMessage,
   appendMessage,
@@ -144,6 +145,28 @@ describe('GET …/insights/unanswered', () => {
     const examples = body.groups.flatMap((g) => g.examples);
     expect(body.groups.reduce((n, g) => n + g.count, 0)).toBe(TURNS_SCANNED_MAX);
     expect(examples).not.toContain('Is product number 0 vegan?');
+  });
+
+  it("should compare, keep and show a Crisp burst's question cut to the LLM's limit", async () => {
+    const bot = await t.newChatbot();
+    const { db } = t.deps;
+    const when = new Date(at('09:00'));
+    const c = getOrCreateConversation(
+      db,
+      { chatbotId: bot, channel: 'crisp', externalId: 'session_burst', websiteId: 'w' },
+      when,
+    );
+    // A Crisp turn stores its whole burst as one message; only the webhook's body limit bounds it.
+    addVisitorMessage(db, c.id, { content: 'Mars? '.repeat(100_000) }, when);
+    appendMessage(
+      db,
+      c.id,
+      { role: 'bot', content: 'A human will answer.', handoffReason: 'no_answer' },
+      when,
+    );
+    const { body } = await t.unanswered(bot, DAY);
+    const [example] = body.groups[0]?.examples ?? [];
+    expect(example?.length).toBe(MESSAGE_CHARS_MAX);
   });
 
   it('should refuse a bad period, a bad threshold and an unknown chatbot', async () => {
