@@ -149,7 +149,7 @@ async function openTurn(
   const turn = db.transaction((): Turn | null => {
     const claimed = claimInbox(db, job.id, job.payload);
     if (claimed.length === 0) return null;
-    const askedAt = Math.max(...claimed.map((m) => m.received_at));
+    const askedAt = claimed.reduce((latest, m) => Math.max(latest, m.received_at), 0);
     const stopped = isMuted(db, conversation.id, new Date(now))
       ? 'muted'
       : declined
