@@ -376,8 +376,14 @@ export function unmute(
 export function resolveConversation(db: Database, conversationId: string, now: Date) {
   db.transaction(() => {
     unmute(db, conversationId, { restartHistory: true }, now);
+    // Once per resolution: a redelivered resolve (nothing said since the last one) adds no row,
+    // which would move the span the analytics' autoResolved looks at.
     db.query(
-      'INSERT INTO conversation_resolutions (conversation_id, resolved_at) VALUES (?, ?)',
+      `INSERT INTO conversation_resolutions (conversation_id, resolved_at)
+       SELECT ?1, ?2 WHERE NOT EXISTS (
+         SELECT 1 FROM conversation_resolutions r WHERE r.conversation_id = ?1
+           AND r.resolved_at >= COALESCE(
+             (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = ?1), ''))`,
     ).run(conversationId, now.toISOString());
   })();
 }

@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import {
   appendMessage,
   crispConversation,
+  findConversationByExternalId,
   hoursFrom,
   mute,
   resolveConversation,
@@ -187,7 +188,14 @@ export function handleEvent(
     case 'session:set_state': {
       const data = parse(SetStateData, envelope.data);
       if (data.state !== 'resolved') return ignored('not_resolved');
-      const conversation = crispConversation(deps.db, sessionOf(data), new Date(now));
+      // A conversation the bot never had stays unknown: resolving it records nothing.
+      const conversation = findConversationByExternalId(
+        deps.db,
+        chatbot.id,
+        'crisp',
+        data.session_id,
+      );
+      if (!conversation) return ignored('unknown_session');
       resolveConversation(deps.db, conversation.id, new Date(now));
       return did('resumed');
     }

@@ -55,6 +55,32 @@ describe('delivery log', () => {
     expect(bot.id).toBeTruthy();
   });
 
+  it('should ignore the resolve of a session the bot never had, and record a redelivered resolve once', async () => {
+    const { bot, send, deliveries } = await h.connectedBot();
+    const unknown = newSession();
+    await send(setState('resolved', { sessionId: unknown }));
+    expect((await deliveries(1))[0]).toMatchObject({
+      sessionId: unknown,
+      action: 'ignored',
+      reason: 'unknown_session',
+    });
+    const conversation = await h.admin(`/api/v1/chatbots/${bot.id}/conversations/${unknown}`);
+    expect(conversation.status).toBe(404);
+
+    const known = newSession();
+    h.groq.enqueue(fakeAnswer('We open at nine.'));
+    await send(visitorMessage('When do you open?', { sessionId: known }));
+    await h.drain();
+    for (let i = 0; i < 3; i++) await send(setState('resolved', { sessionId: known }));
+    const resolutions = h.t.deps.db
+      .query<{ n: number }, [string, string]>(
+        `SELECT COUNT(*) AS n FROM conversation_resolutions r JOIN conversations c
+         ON c.id = r.conversation_id WHERE c.chatbot_id = ? AND c.external_id = ?`,
+      )
+      .get(bot.id, known)!.n;
+    expect(resolutions).toBe(1);
+  });
+
   it('should give handoffs, mutes and failures as outcomes', async () => {
     const { send, deliveries } = await h.connectedBot();
     const handoff = newSession();
