@@ -262,7 +262,7 @@ async function answerTurn(
 function stop(
   deps: TurnDeps,
   jobId: number,
-  state: 'muted' | 'dropped' | 'aborted',
+  state: 'muted' | 'dropped' | 'aborted' | 'failed',
   outcome: string,
   inbox: 'muted' | 'dropped',
 ): void {
@@ -372,8 +372,7 @@ function crispFailed(deps: TurnDeps, log: Logger, job: Job, failure: CrispFailur
       ...(error.retryAfterMs !== null ? { delayMs: error.retryAfterMs } : {}),
     };
   }
-  setTurn(deps.db, job.id, 'failed', `failed:${reasonLabel(error.reason)}`, deps.clock.now());
-  settleInbox(deps.db, job.id, 'dropped');
+  stop(deps, job.id, 'failed', `failed:${reasonLabel(error.reason)}`, 'dropped');
   log.error(details, 'crisp turn failed');
   return { status: 'failed', error: error.message };
 }

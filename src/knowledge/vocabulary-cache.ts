@@ -39,6 +39,9 @@ export const VOCABULARY_CACHE_CHATBOTS = 32;
  */
 export const VOCABULARY_REBUILD_SPACING = 10;
 
+/** After a failed build, the next one waits this long. */
+export const VOCABULARY_FAILED_RETRY_MS = 60_000;
+
 type Entry = {
   vocab: Vocabulary | null;
   building: Promise<Vocabulary | null> | null;
@@ -130,6 +133,8 @@ export class VocabularyCache {
           return vocab;
         },
         (err) => {
+          // Not at the next search: a scan that keeps failing would run on every one.
+          entry.nextBuildAt = performance.now() + VOCABULARY_FAILED_RETRY_MS;
           this.log.warn({ err }, 'building the chunk vocabulary failed; typo correction is off');
           return null;
         },
