@@ -184,7 +184,7 @@ export async function buildDeps(
   recoverSourcesOnStart(sources);
   // Chunks not in the analysis of their chatbot's knowledge language (indexed before per-chatbot
   // analysis, or a change a crash cut short) are re-indexed in the background.
-  enqueueStaleAnalyses(db, worker);
+  enqueueStaleAnalyses(db, worker, clock.now());
   const deps: AppDeps = {
     config,
     log,
@@ -259,7 +259,8 @@ export async function buildDeps(
     onChatbotUpdate: [
       (before, after) => {
         const from = analysisFor(before.language.knowledge).key;
-        if (from !== analysisFor(after.language.knowledge).key) enqueueReanalyse(worker, after.id);
+        if (from !== analysisFor(after.language.knowledge).key)
+          enqueueReanalyse(db, worker, after.id, clock.now());
       },
     ],
     // A reply being written now, or waiting for its window, would talk over the human.

@@ -4,6 +4,7 @@
 // short). Searches answer from the old analysis until the job switches (index-store.ts reanalyse).
 import type { Database } from 'bun:sqlite';
 import { findChatbot } from '../chatbots/service.ts';
+import { rescheduleJob } from '../jobs/schedule.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import type { Worker } from '../jobs/worker.ts';
 import { analysisFor } from './analysis.ts';
@@ -31,21 +32,38 @@ export function reanalyseJob(deps: {
   };
 }
 
-/** Commits a re-index of one chatbot's chunks (one at a time per chatbot). */
-export function enqueueReanalyse(worker: Worker, chatbotId: string): void {
-  worker.enqueue<ReanalysePayload>(
+/**
+ * Commits a re-index of one chatbot's chunks: one waiting job per chatbot at most (a change while
+ * one waits, or another start, moves it instead of adding one; a running one reads the language
+ * it started with, so a new one is queued behind it).
+ */
+export function enqueueReanalyse(
+  db: Database,
+  worker: Worker,
+  chatbotId: string,
+  now: number,
+): void {
+  rescheduleJob<ReanalysePayload>(
+    db,
+    worker,
     REANALYSE_JOB,
     { chatbotId },
-    { chatbotId, serialKey: `${REANALYSE_JOB}:${chatbotId}` },
+    {
+      chatbotId,
+      serialKey: `${REANALYSE_JOB}:${chatbotId}`,
+      dedupeKey: `${REANALYSE_JOB}:${chatbotId}`,
+      runAt: now,
+    },
+    now,
   );
 }
 
 /** A re-index for every chatbot whose chunks are not in the analysis of its knowledge language. */
-export function enqueueStaleAnalyses(db: Database, worker: Worker): void {
+export function enqueueStaleAnalyses(db: Database, worker: Worker, now: number): void {
   for (const { chatbotId, analyzer } of recordedAnalyses(db)) {
     const chatbot = findChatbot(db, chatbotId);
     if (chatbot && analysisFor(chatbot.language.knowledge).key !== analyzer) {
-      enqueueReanalyse(worker, chatbotId);
+      enqueueReanalyse(db, worker, chatbotId, now);
     }
   }
 }

@@ -108,7 +108,14 @@ describe('knowledge language', () => {
     table.close();
     recordAnalysis(t.deps.db, id, 'legacy', new Date());
     expect(await searchHits(t, id, '中国的首都是哪里')).toEqual([]);
-    enqueueStaleAnalyses(t.deps.db, t.deps.worker);
+    // Every start (and every command that opens the storage) asks again: one job waits, not one per ask.
+    for (let i = 0; i < 3; i++) enqueueStaleAnalyses(t.deps.db, t.deps.worker, t.deps.clock.now());
+    const waiting = t.deps.db
+      .query<{ n: number }, [string]>(
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'knowledge.reanalyse' AND state = 'pending' AND chatbot_id = ?",
+      )
+      .get(id)!.n;
+    expect(waiting).toBe(1);
     await t.deps.worker.drain();
     expect(t.deps.knowledge.analysisOf(id)?.key).toBe('cjk');
     expect((await searchHits(t, id, '中国的首都是哪里')).length).toBe(1);
