@@ -11,13 +11,21 @@ import type { Embedder } from '../embeddings/types.ts';
 import { type Logger, redactUrl } from '../logging.ts';
 import { CATALOG, type CatalogModel, DEFAULT_MODEL, MULTILINGUAL_MODEL } from './catalog.ts';
 import type { ModelPullStatus } from './model.ts';
-import { pullModel } from './pull.ts';
+import { PullError, pullModel } from './pull.ts';
 
 /** First retry after this long; each failure doubles it, up to the cap. */
 export const AUTO_PULL_RETRY_BASE_MS = 30_000;
 export const AUTO_PULL_RETRY_MAX_MS = 15 * 60_000;
 /** A failure reason is shown on the public /readyz: bounded. */
 const REASON_CHARS_MAX = 300;
+
+/**
+ * What the public /readyz says of a failure that is not the download's own (PullError: the URL,
+ * the HTTP status, the pin): a fixed phrase, since another error's message may hold local paths
+ * or library internals. The log has the error itself.
+ */
+const INSTALL_FAILED = 'the model could not be installed (the log says why)';
+const REEMBED_FAILED = 'the model could not be loaded or the chunks re-embedded (the log says why)';
 
 /**
  * The delay before retry number `failures` (1 = after the first failure): exponential, capped,
@@ -174,10 +182,16 @@ export class ModelAutoPull {
       if (this.#stopped) return;
       const delayMs = retryDelayMs(attempts, opts.random);
       const reason = this.#reasonOf(error);
+      const phase = this.#status.state;
       this.#status = {
         state: 'failed',
         model,
-        reason,
+        reason:
+          error instanceof PullError
+            ? reason
+            : phase === 'reembedding'
+              ? REEMBED_FAILED
+              : INSTALL_FAILED,
         attempts,
         nextRetryAt: new Date(opts.clock.now() + delayMs).toISOString(),
       };

@@ -228,6 +228,30 @@ describe('model auto-pull (served, fake hub)', () => {
     }
   });
 
+  it('should give /readyz (public) a fixed phrase when loading fails, never the error itself (local paths)', async () => {
+    const h = hub();
+    // A mirror with no pins (trust on first use) serving damaged weights: the pull succeeds and
+    // loading the model throws an error that names the data directory.
+    const onnx = Object.keys(h.files).find((path) => path.endsWith('.onnx'))!;
+    h.tamper(onnx);
+    const t = await buildTestApp(
+      { MODEL_HUB_URL: h.baseUrl },
+      { autoPull: { catalog: [h.catalogEntry(ENGLISH, true)], random: () => 0.5 } },
+    );
+    try {
+      t.deps.modelAutoPull.start();
+      await t.deps.modelAutoPull.settle();
+      const status = t.deps.modelAutoPull.status();
+      expect(status.state).toBe('failed');
+      expect(status.reason).toBe(
+        'the model could not be loaded or the chunks re-embedded (the log says why)',
+      );
+      expect(JSON.stringify(status)).not.toContain(t.dir);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('should never contact the hub when MODEL_AUTO_PULL=false', async () => {
     const h = hub();
     const { t, api } = await serveWith(h, { MODEL_AUTO_PULL: 'false' });
