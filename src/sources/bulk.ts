@@ -6,8 +6,11 @@ import type { ChunkRow } from '../knowledge/chunk-arrow.ts';
 import { chunkRows } from '../knowledge/chunk-rows.ts';
 import { contentHash, textDocument } from './indexing.ts';
 import type { Source } from './model.ts';
-import { createSourceRecord, getSource, recordIndexedAll } from './service.ts';
+import { createSourceRecord, getSource, recordIndexedAll, setSourceStatus } from './service.ts';
 import type { SourcesDeps } from './types.ts';
+
+/** A bulk load's error for the sources it could not index (the cause goes to the caller). */
+const BULK_FAILED = 'the bulk load failed before this source was indexed';
 
 /**
  * Adds many new text documents to a chatbot as text sources. Same chunking, rows and status as
@@ -42,29 +45,39 @@ export async function addTextSources(
     pending = [];
     pendingSources = [];
   };
-  for (const d of docs) {
-    if (!d.text.trim()) continue;
-    const title = d.title.trim() || 'Untitled';
-    const url = d.url ?? null;
-    const { id } = createSourceRecord(deps, chatbotId, {
-      type: 'text',
-      title,
-      url,
-      externalId: d.externalId ?? null,
-      status: 'indexing',
-      input: { title, text: d.text },
-    });
-    ids.push(id);
-    const doc = textDocument({ title, text: d.text, url }, settings);
-    const rows = await chunkRows(chatbotId, id, [doc]);
-    for (const row of rows) pending.push(row);
-    pendingSources.push({
-      sourceId: id,
-      chunks: rows.length,
-      contentHash: contentHash([doc], settings),
-    });
-    if (pending.length >= batchChunks) await flush();
+  try {
+    for (const d of docs) {
+      if (!d.text.trim()) continue;
+      const title = d.title.trim() || 'Untitled';
+      const url = d.url ?? null;
+      const { id } = createSourceRecord(deps, chatbotId, {
+        type: 'text',
+        title,
+        url,
+        externalId: d.externalId ?? null,
+        status: 'indexing',
+        input: { title, text: d.text },
+      });
+      ids.push(id);
+      const doc = textDocument({ title, text: d.text, url }, settings);
+      const rows = await chunkRows(chatbotId, id, [doc]);
+      for (const row of rows) pending.push(row);
+      pendingSources.push({
+        sourceId: id,
+        chunks: rows.length,
+        contentHash: contentHash([doc], settings),
+      });
+      if (pending.length >= batchChunks) await flush();
+    }
+    await flush();
+  } catch (e) {
+    // The sources not recorded yet (the first `done` are, in order) are not left `indexing`.
+    deps.db.transaction(() => {
+      for (const sourceId of ids.slice(done)) {
+        setSourceStatus(deps, sourceId, { status: 'failed', error: BULK_FAILED });
+      }
+    })();
+    throw e;
   }
-  await flush();
   return ids.map((id) => getSource(deps.db, chatbotId, id));
 }
