@@ -10,7 +10,7 @@ export const DEFAULT_DAILY_QUOTA: Record<CrispTier, number> = { plugin: 5_000, w
 /** Days of counts kept. */
 const KEEP_DAYS = 35;
 
-export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
+const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 
 export type DayCalls = { day: string; calls: number; refused: number };
 

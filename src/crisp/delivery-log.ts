@@ -5,7 +5,7 @@
 // chatbot, reason and minute, so a flood of bad deliveries adds a row a minute at most.
 import type { Database } from 'bun:sqlite';
 
-export const DELIVERY_LOG_DAYS = 7;
+const DELIVERY_LOG_DAYS = 7;
 const KEEP_MS = DELIVERY_LOG_DAYS * 86_400_000;
 /** Rows kept per chatbot (a busy website's week of events). */
 export const DELIVERY_LOG_MAX_ROWS = 20_000;

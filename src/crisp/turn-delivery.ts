@@ -38,7 +38,7 @@ const CRISP_PAGE_SIZE = 40;
 /** Pages read back at most (400 messages since the post) before taking it as not posted. */
 const RECONCILE_PAGES_MAX = 10;
 /** A second look this long after the first before a post counts as missing (cached GETs). */
-export const RECONCILE_REREAD_MS = 1_000;
+const RECONCILE_REREAD_MS = 1_000;
 /** How long to leave Crisp alone after it refused for quota or rate without a Retry-After. */
 const REFUSED_WAIT_MS = 60_000;
 /** A Retry-After longer than this is not believed beyond it (the turns look again then). */

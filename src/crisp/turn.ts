@@ -82,7 +82,7 @@ export async function runReplyTurn(deps: TurnDeps, job: Job): Promise<JobOutcome
     expire(deps, log, turn);
     return finish({ status: 'done', result: { outcome: 'expired' } }, turn);
   }
-  // Crisp refuses this connection for now: no call (and no LLM answer that could not be posted).
+  // Crisp refuses this connection for now: no call and no LLM answer until its refusal ends.
   const throttled = deps.connections.throttledUntil(chatbotId);
   if (throttled !== null && throttled > deps.clock.now()) {
     return { status: 'wait', reason: 'Crisp refused for quota or rate', until: throttled };

@@ -19,7 +19,7 @@ import { verifyDelivery } from './verify.ts';
 import { type Handled, handleEvent, MalformedEvent, type WebhookDeps } from './webhook.ts';
 
 /** Crisp webhook deliveries larger than this are refused (413). */
-export const WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
+const WEBHOOK_BODY_LIMIT_BYTES = 1_048_576;
 
 export type WebhookRouteDeps = Omit<WebhookDeps, 'burstWindowMs' | 'connections'> & {
   config: Pick<Config, 'CRISP_BURST_WINDOW_MS' | 'CRISP_SIGNATURE_MAX_AGE_SECONDS'>;
@@ -54,7 +54,7 @@ export function webhookRoute(deps: WebhookRouteDeps) {
     '/webhook/:chatbotId',
     async ({ params, request }) => {
       // Order of checks (docs/notes/contract.md): unknown or disconnected → 404, too large → 413,
-      // bad key or signature → 401 with nothing recorded, not a Crisp delivery → 400.
+      // bad key or signature → 401 with nothing of the body recorded, not a Crisp delivery → 400.
       const connection = connections.get(params.chatbotId);
       const chatbot = connection ? findChatbot(deps.db, params.chatbotId) : undefined;
       if (!connection || !chatbot)

@@ -38,7 +38,7 @@ export const DASHBOARD_ASSETS: Record<string, { path: string; type: string }> = 
  * Only this host: no inline script or style, no other origin for anything (the charts draw on a
  * canvas; uPlot styles its elements through the CSSOM, which `style-src 'self'` allows).
  */
-export const DASHBOARD_CSP = [
+const DASHBOARD_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

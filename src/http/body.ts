@@ -19,10 +19,7 @@ const tooLarge = (limitBytes: number) =>
  * Reads the whole body of `request`, failing with 413 as soon as it passes `limitBytes`: at once
  * when Content-Length says so, otherwise while counting the stream (chunked or lying senders).
  */
-export async function readBody(
-  request: Request,
-  limitBytes: number,
-): Promise<Uint8Array<ArrayBuffer>> {
+async function readBody(request: Request, limitBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared)) {
     if (Number(declared) > limitBytes) throw tooLarge(limitBytes);

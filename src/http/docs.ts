@@ -125,7 +125,7 @@ function documentOperation(key: string, operation: Operation): void {
  * functions, which it skips), which routes are public (`security: []`, from the same
  * `isPublicPath` the auth check uses), and the error answers every route can give.
  */
-export function buildOpenApiDocument(
+function buildOpenApiDocument(
   routes: readonly RouteView[],
   definitions: unknown,
   info: { title: string; version: string; description: string },

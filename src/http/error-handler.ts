@@ -56,7 +56,7 @@ function expectation(issue: Issue, path: string): string {
  * Field paths and what each expects: never the received values (they may hold secrets), and the
  * paths bounded in length and number, since the keys of a body are the caller's too.
  */
-export function describeIssues(issues: readonly Issue[], where: string): string {
+function describeIssues(issues: readonly Issue[], where: string): string {
   const parts = issues.slice(0, ISSUES_SHOWN_MAX).map((issue) => {
     const path = (issue.path ?? [])
       .map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p)))

@@ -4,7 +4,7 @@ import * as v from 'valibot';
 import { AppError } from '../errors.ts';
 
 export const RANGE_DAYS_DEFAULT = 30;
-export const RANGE_DAYS_MAX = 366;
+const RANGE_DAYS_MAX = 366;
 const DAY_MS = 86_400_000;
 
 // A date (UTC midnight), or a date and time with its zone (`Z` or ±hh:mm): a time without a zone

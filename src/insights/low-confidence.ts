@@ -20,7 +20,7 @@ export type ScoreMinimums = { text: number; vector: number };
 const Retrieval = v.pick(Provenance, ['retrieval']);
 
 /** The best passage's score and which leg gave it (null when nothing was retrieved). */
-export function topScoreOf(provenance: Record<string, unknown> | null): {
+function topScoreOf(provenance: Record<string, unknown> | null): {
   topScore: number | null;
   scoreKind: 'vector' | 'fullText' | null;
 } {

@@ -47,7 +47,7 @@ function ungrouped(db: Database, turns: readonly BotTurn[]): BotTurn[] {
  * language when the pipeline translated it (so questions group across languages), else the
  * standalone query (a follow-up rewritten with its context), else the question as asked.
  */
-export function comparedText(turn: BotTurn): string {
+function comparedText(turn: BotTurn): string {
   const parsed = v.safeParse(Queries, turn.provenance);
   if (parsed.success) {
     const { translatedTo, lexicalQuery, standaloneQuery } = parsed.output;

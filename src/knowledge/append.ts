@@ -54,7 +54,8 @@ function sourcesOf(rows: ChunkRow[]): string {
 /**
  * Appends `rows` (chunks of sources that have none yet) slice by slice, one commit per slice,
  * with the event loop free between slices. If a slice fails, the rows of those sources written
- * so far are deleted again: a failed append leaves none of its rows.
+ * so far are deleted again; if that delete fails too (the disk refuses it), they stay until their
+ * sources' chunks are replaced or deleted (their sources are marked failed: bulk.ts).
  */
 export async function appendInSlices(
   table: lancedb.Table,
@@ -71,6 +72,7 @@ export async function appendInSlices(
       if (end < rows.length) await nextTurn();
     }
   } catch (e) {
+    // The append's own error is the one to report; a failed rollback is said above.
     if (written > 0) await table.delete(sourcesOf(rows.slice(0, written))).catch(() => {});
     throw e;
   }

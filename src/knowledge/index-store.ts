@@ -48,7 +48,6 @@ import type { Vocabulary } from './spell.ts';
 import { readVocabulary, VocabularyCache } from './vocabulary-cache.ts';
 
 export type { ChunkRow, StoredChunk } from './chunk-arrow.ts';
-export { sqlString } from './replace.ts';
 
 export type LegHit = { chunk: StoredChunk; score: number };
 

@@ -1,7 +1,7 @@
 // What /readyz says about the model pulled at start (src/models/auto-pull.ts).
 import * as v from 'valibot';
 
-export const AUTO_PULL_STATES = ['off', 'pulling', 'reembedding', 'failed', 'done'] as const;
+const AUTO_PULL_STATES = ['off', 'pulling', 'reembedding', 'failed', 'done'] as const;
 
 export const ModelPullStatus = v.object({
   /**

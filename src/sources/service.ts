@@ -44,7 +44,7 @@ type Row = {
 };
 
 /** Types a schedule applies to (their content lives elsewhere and can change). */
-export const SCHEDULED_TYPES: readonly SourceType[] = ['url', 'sitemap'];
+const SCHEDULED_TYPES: readonly SourceType[] = ['url', 'sitemap'];
 
 const newSourceId = () => `src_${crypto.randomUUID().replaceAll('-', '')}`;
 const stamp = (clock: Clock) => new Date(clock.now()).toISOString();
@@ -285,12 +285,13 @@ export type ScheduledSource = {
 
 export function scheduledSources(db: Database): ScheduledSource[] {
   return db
-    .query<ScheduledSource, []>(
+    .query<ScheduledSource, [string]>(
       `SELECT id, chatbot_id AS chatbotId, refresh_interval_hours AS intervalHours,
          COALESCE(fetched_at, created_at) AS since, refresh_queued_at AS queuedAt
-       FROM sources WHERE refresh_interval_hours IS NOT NULL AND type IN ('url', 'sitemap')`,
+       FROM sources WHERE refresh_interval_hours IS NOT NULL
+         AND type IN (SELECT value FROM json_each(?))`,
     )
-    .all();
+    .all(JSON.stringify(SCHEDULED_TYPES));
 }
 
 /** Records the answer-test run a refresh of these sources started (or the same run, updated). */

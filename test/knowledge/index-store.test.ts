@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { join } from 'node:path';
-import { type ChunkRow, LanceKnowledgeStore, sqlString } from '../../src/knowledge/index-store.ts';
+import { type ChunkRow, LanceKnowledgeStore } from '../../src/knowledge/index-store.ts';
+import { sqlString } from '../../src/knowledge/replace.ts';
 import { searchKnowledge } from '../../src/knowledge/search.ts';
 import { createLogger } from '../../src/logging.ts';
 import { openLance } from '../../src/storage/lancedb/db.ts';
