@@ -2,53 +2,15 @@
 // in a conversation of its own that is removed afterwards, so a run leaves no history, posts
 // nothing to Crisp and takes nothing from the visitor quota; its LLM usage is recorded with each
 // result.
-import type { Database } from 'bun:sqlite';
-import { type AnswerDeps, type AnswerResult, answerMessage } from '../answers/answer.ts';
+import type { AnswerResult } from '../answers/answer.ts';
+import { type AskOnceDeps, askOnce } from '../answers/ask-once.ts';
 import type { Chatbot } from '../chatbots/model.ts';
-import type { Clock } from '../clock.ts';
-import {
-  addVisitorMessage,
-  deleteConversation,
-  findConversationByExternalId,
-  getOrCreateConversation,
-} from '../conversations/service.ts';
 import { failedChecks, hasChanged } from './checks.ts';
 import type { TestResult } from './model.ts';
 import type { TestSpec } from './service.ts';
 import { doneTestIds, insertResult, previousResult } from './store.ts';
 
-export type RunDeps = { db: Database; clock: Clock; answers: AnswerDeps };
-
-/**
- * One question through the pipeline, as a visitor's first message in a new playground
- * conversation, removed afterwards. Its external id is fixed per run and test: a conversation a
- * crash left behind is removed before the test runs again, so no history leaks into the answer.
- */
-async function askOnce(
-  deps: RunDeps,
-  chatbot: Chatbot,
-  question: string,
-  externalId: string,
-  signal: AbortSignal,
-): Promise<AnswerResult> {
-  const key = { chatbotId: chatbot.id, channel: 'playground' as const, externalId };
-  const leftover = findConversationByExternalId(deps.db, key.chatbotId, key.channel, externalId);
-  if (leftover) deleteConversation(deps.db, leftover.id);
-  const at = () => new Date(deps.clock.now());
-  const conversation = getOrCreateConversation(deps.db, key, at());
-  try {
-    const visitor = addVisitorMessage(deps.db, conversation.id, { content: question }, at());
-    return await answerMessage(deps.answers, {
-      chatbot,
-      conversationId: conversation.id,
-      visitorMessageId: visitor.id,
-      message: question,
-      signal,
-    });
-  } finally {
-    deleteConversation(deps.db, conversation.id);
-  }
-}
+export type RunDeps = AskOnceDeps;
 
 /** Ids of the sources an answer cited, in citation order, each once. */
 function citedSources(result: AnswerResult): string[] {
@@ -65,13 +27,9 @@ async function runTest(
   test: TestSpec,
   signal: AbortSignal,
 ): Promise<TestResult | null> {
-  const answer = await askOnce(
-    deps,
-    chatbot,
-    test.question,
-    `answer-test:${runId}:${test.id}`,
-    signal,
-  );
+  // Its external id is fixed per run and test: a run resumed after a crash starts it afresh.
+  const externalId = `answer-test:${runId}:${test.id}`;
+  const answer = await askOnce(deps, chatbot, test.question, { externalId, signal });
   if (answer.aborted) return null;
   const observed = {
     reply: answer.reply,

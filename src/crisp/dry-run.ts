@@ -1,14 +1,10 @@
 // The dry run (`POST …/integrations/crisp/test`): a sample question through the whole answer
 // pipeline plus a live credential check; it posts nothing and leaves no conversation behind.
 import type { Database } from 'bun:sqlite';
-import { type AnswerDeps, answerMessage } from '../answers/answer.ts';
+import type { AnswerDeps } from '../answers/answer.ts';
+import { askOnce } from '../answers/ask-once.ts';
 import type { Chatbot } from '../chatbots/model.ts';
 import type { Clock } from '../clock.ts';
-import {
-  addVisitorMessage,
-  deleteConversation,
-  getOrCreateConversation,
-} from '../conversations/service.ts';
 import type { CrispClient } from './client.ts';
 import type { Connection, ConnectionStore } from './connections.ts';
 import type { TestResponse } from './model.ts';
@@ -35,27 +31,9 @@ export async function dryRun(
   if (check.ok) deps.connections.recordOk(chatbot.id, at());
   else deps.connections.recordError(chatbot.id, check.error, at());
   // A throwaway conversation: the dry run leaves no history and posts nothing.
-  const conversation = getOrCreateConversation(
-    deps.db,
-    {
-      chatbotId: chatbot.id,
-      channel: 'playground',
-      externalId: `crisp-test-${crypto.randomUUID()}`,
-    },
-    at(),
-  );
-  let result: Awaited<ReturnType<typeof answerMessage>>;
-  try {
-    const visitor = addVisitorMessage(deps.db, conversation.id, { content: question }, at());
-    result = await answerMessage(deps.answers, {
-      chatbot,
-      conversationId: conversation.id,
-      visitorMessageId: visitor.id,
-      message: question,
-    });
-  } finally {
-    deleteConversation(deps.db, conversation.id);
-  }
+  const result = await askOnce(deps, chatbot, question, {
+    externalId: `crisp-test-${crypto.randomUUID()}`,
+  });
   return {
     credentials: check.ok
       ? { ok: true, status: 200, reason: null }
