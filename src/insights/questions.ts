@@ -22,6 +22,8 @@ export type GroupingDeps = { db: Database; log: Logger; embedder: Embedder | nul
 
 /** A new question is compared with at most this many of the chatbot's grouped questions (newest). */
 export const JOINABLE_MEMBERS_MAX = 2_000;
+/** Texts one read embeds at most (the newest questions first, then stale grouped ones). */
+export const EMBEDDED_PER_READ_MAX = 256;
 /** Texts per embedding request. */
 const EMBED_BATCH = 64;
 
@@ -108,10 +110,12 @@ export async function groupNewQuestions(
     const stale = joinableMembers(db, chatbotId, since, JOINABLE_MEMBERS_MAX).filter(
       (m) => m.vectorModel !== model,
     );
+    // Bounded per read, so no read waits for thousands: the rest are compared by their words now
+    // and embedded with the next new question (a member without this model's vector is stale).
     const items = [
       ...fresh.map((t) => ({ id: t.messageId, text: comparedText(t) })),
       ...stale.map((m) => ({ id: m.messageId, text: m.compared })),
-    ];
+    ].slice(0, EMBEDDED_PER_READ_MAX);
     const vectors = await embedAll(
       deps,
       deps.embedder,

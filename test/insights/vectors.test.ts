@@ -2,7 +2,13 @@
 // meaning, each question embedded once (cached), re-embedded for another model, and a failing
 // embedder falling back to words.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import {
+  addVisitorMessage,
+  appendMessage,
+  getOrCreateConversation,
+} from '../../src/conversations/service.ts';
 import type { Embedder, EmbedKind } from '../../src/embeddings/types.ts';
+import { EMBEDDED_PER_READ_MAX } from '../../src/insights/questions.ts';
 import { insightsApp } from './setup.ts';
 
 /** Vectors by topic: questions about the same thing point the same way, whatever their words. */
@@ -83,6 +89,37 @@ describe('unanswered questions with an embedder', () => {
     } finally {
       t.deps.embedder = embedder;
     }
+  });
+
+  it('should embed at most EMBEDDED_PER_READ_MAX questions per read, the rest with the next question', async () => {
+    const bot = await t.newChatbot();
+    const { db } = t.deps;
+    const total = EMBEDDED_PER_READ_MAX + 44;
+    db.transaction(() => {
+      for (let i = 0; i < total; i++) {
+        const when = new Date(Date.parse(at('08:00')) + i * 1000);
+        const c = getOrCreateConversation(
+          db,
+          { chatbotId: bot, channel: 'playground', externalId: `bulk${i}` },
+          when,
+        );
+        addVisitorMessage(db, c.id, { content: `Is product number ${i} vegan?` }, when);
+        appendMessage(
+          db,
+          c.id,
+          { role: 'bot', content: 'A human will answer.', handoffReason: 'no_answer' },
+          when,
+        );
+      }
+    })();
+    const first = await embeddedBy(() => t.unanswered(bot, DAY));
+    expect(first.length).toBe(EMBEDDED_PER_READ_MAX);
+    // The 44 left were placed by their words; the next question embeds them with itself.
+    await t.ask(bot, 'Do you deliver to Mars?', { at: at('12:00') });
+    const next = await embeddedBy(() => t.unanswered(bot, DAY));
+    expect(next.length).toBe(45);
+    expect(next[0]).toBe('Do you deliver to Mars?');
+    expect(await embeddedBy(() => t.unanswered(bot, DAY))).toEqual([]);
   });
 
   it('should group by words when the embedder fails', async () => {
