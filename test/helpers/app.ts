@@ -75,6 +75,8 @@ export async function buildTestApp(
     },
     /** Closes storage like the server's stop does (the LanceDB handles too), then removes the dir. */
     close: async () => {
+      // A test may have started the model pull: no retry may wake on closed storage.
+      await deps.modelAutoPull.stop();
       deps.knowledge.close();
       deps.lance.close();
       deps.db.close();
