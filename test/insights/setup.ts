@@ -1,5 +1,11 @@
 // Shared set-up for the insights tests: a test app on the fake Groq, which answers questions about
 // refunds (the knowledge base has that) and hands every other question off for lack of an answer.
+import type { Database } from 'bun:sqlite';
+import {
+  addVisitorMessage,
+  appendMessage,
+  getOrCreateConversation,
+} from '../../src/conversations/service.ts';
 import type { Embedder } from '../../src/embeddings/types.ts';
 import { addTextSources } from '../../src/sources/bulk.ts';
 import { buildTestApp } from '../helpers/app.ts';
@@ -10,6 +16,42 @@ import {
   fakeRewrite,
   startFakeGroq,
 } from '../helpers/fake-groq.ts';
+
+/**
+ * Writes handed-off turns straight into SQLite (faster than the pipeline for hundreds): for each
+ * question, a conversation of its own (`externalId` + its index, on `channel`), the question, and
+ * a `no_answer` handoff, one second apart from `from`.
+ */
+export function seedHandoffs(
+  db: Database,
+  chatbotId: string,
+  questions: string[],
+  from: string,
+  conversation: { channel: 'playground' | 'crisp'; externalId: string } = {
+    channel: 'playground',
+    externalId: 'c',
+  },
+): void {
+  db.transaction(() => {
+    questions.forEach((question, i) => {
+      const when = new Date(Date.parse(from) + i * 1000);
+      const { channel } = conversation;
+      const c = getOrCreateConversation(
+        db,
+        {
+          chatbotId,
+          channel,
+          externalId: `${conversation.externalId}${i}`,
+          ...(channel === 'crisp' ? { websiteId: 'w' } : {}),
+        },
+        when,
+      );
+      addVisitorMessage(db, c.id, { content: question }, when);
+      const handoff = { role: 'bot' as const, content: 'A human will answer.' };
+      appendMessage(db, c.id, { ...handoff, handoffReason: 'no_answer' }, when);
+    });
+  })();
+}
 
 /** The French question the fake rewriter translates to English keywords. */
 export const FRENCH_MARS = 'Est-ce que vous livrez sur Mars ?';

@@ -2,14 +2,9 @@
 // vectors.test.ts), stable group ids, translated questions, low-confidence answers apart, bounds.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { MESSAGE_CHARS_MAX } from '../../src/answers/model.ts';
-import {
-  addVisitorMessage,
-  appendMessage,
-  getOrCreateConversation,
-} from '../../src/conversations/service.ts';
 import { TURNS_SCANNED_MAX } from '../../src/insights/service.ts';
 import { itRequiresTheAdminToken } from '../helpers/auth.ts';
-import { FRENCH_MARS, insightsApp } from './setup.ts';
+import { FRENCH_MARS, insightsApp, seedHandoffs } from './setup.ts';
 
 let t: Awaited<ReturnType<typeof insightsApp>>;
 beforeAll(async () => {
@@ -122,24 +117,11 @@ describe('GET …/insights/unanswered', () => {
 
   it('should scan only the newest handoffs of the period and say it left some out', async () => {
     const bot = await t.newChatbot();
-    const { db } = t.deps;
-    db.transaction(() => {
-      for (let i = 0; i <= TURNS_SCANNED_MAX; i++) {
-        const when = new Date(Date.parse(at('08:00')) + i * 1000);
-        const c = getOrCreateConversation(
-          db,
-          { chatbotId: bot, channel: 'playground', externalId: `c${i}` },
-          when,
-        );
-        addVisitorMessage(db, c.id, { content: `Is product number ${i} vegan?` }, when);
-        appendMessage(
-          db,
-          c.id,
-          { role: 'bot', content: 'A human will answer.', handoffReason: 'no_answer' },
-          when,
-        );
-      }
-    })();
+    const questions = Array.from(
+      { length: TURNS_SCANNED_MAX + 1 },
+      (_, i) => `Is product number ${i} vegan?`,
+    );
+    seedHandoffs(t.deps.db, bot, questions, at('08:00'));
     const { body } = await t.unanswered(bot, DAY);
     expect(body.truncated).toBe(true);
     const examples = body.groups.flatMap((g) => g.examples);
@@ -149,21 +131,11 @@ describe('GET …/insights/unanswered', () => {
 
   it("should compare, keep and show a Crisp burst's question cut to the LLM's limit", async () => {
     const bot = await t.newChatbot();
-    const { db } = t.deps;
-    const when = new Date(at('09:00'));
-    const c = getOrCreateConversation(
-      db,
-      { chatbotId: bot, channel: 'crisp', externalId: 'session_burst', websiteId: 'w' },
-      when,
-    );
     // A Crisp turn stores its whole burst as one message; only the webhook's body limit bounds it.
-    addVisitorMessage(db, c.id, { content: 'Mars? '.repeat(100_000) }, when);
-    appendMessage(
-      db,
-      c.id,
-      { role: 'bot', content: 'A human will answer.', handoffReason: 'no_answer' },
-      when,
-    );
+    seedHandoffs(t.deps.db, bot, ['Mars? '.repeat(100_000)], at('09:00'), {
+      channel: 'crisp',
+      externalId: 'session_burst',
+    });
     const { body } = await t.unanswered(bot, DAY);
     const [example] = body.groups[0]?.examples ?? [];
     expect(example?.length).toBe(MESSAGE_CHARS_MAX);

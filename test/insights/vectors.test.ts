@@ -2,14 +2,9 @@
 // meaning, each question embedded once (cached), re-embedded for another model, and a failing
 // embedder falling back to words.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import {
-  addVisitorMessage,
-  appendMessage,
-  getOrCreateConversation,
-} from '../../src/conversations/service.ts';
 import type { Embedder, EmbedKind } from '../../src/embeddings/types.ts';
 import { EMBEDDED_PER_READ_MAX } from '../../src/insights/questions.ts';
-import { insightsApp } from './setup.ts';
+import { insightsApp, seedHandoffs } from './setup.ts';
 
 /** Vectors by topic: questions about the same thing point the same way, whatever their words. */
 class TopicEmbedder implements Embedder {
@@ -93,25 +88,9 @@ describe('unanswered questions with an embedder', () => {
 
   it('should embed at most EMBEDDED_PER_READ_MAX questions per read, the rest with the next question', async () => {
     const bot = await t.newChatbot();
-    const { db } = t.deps;
     const total = EMBEDDED_PER_READ_MAX + 44;
-    db.transaction(() => {
-      for (let i = 0; i < total; i++) {
-        const when = new Date(Date.parse(at('08:00')) + i * 1000);
-        const c = getOrCreateConversation(
-          db,
-          { chatbotId: bot, channel: 'playground', externalId: `bulk${i}` },
-          when,
-        );
-        addVisitorMessage(db, c.id, { content: `Is product number ${i} vegan?` }, when);
-        appendMessage(
-          db,
-          c.id,
-          { role: 'bot', content: 'A human will answer.', handoffReason: 'no_answer' },
-          when,
-        );
-      }
-    })();
+    const questions = Array.from({ length: total }, (_, i) => `Is product number ${i} vegan?`);
+    seedHandoffs(t.deps.db, bot, questions, at('08:00'));
     const first = await embeddedBy(() => t.unanswered(bot, DAY));
     expect(first.length).toBe(EMBEDDED_PER_READ_MAX);
     // The 44 left were placed by their words; the next question embeds them with itself.
