@@ -1,5 +1,6 @@
 // The Crisp test harness: the real HTTP server (Bun.serve, port 0) over a temp data dir, a fake
 // Crisp and a fake Groq on loopback. The worker is not started: tests run jobs with drain().
+import type { Delivery } from '../../src/crisp/delivery-log.ts';
 import { startServer } from '../../src/server.ts';
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.ts';
 import {
@@ -172,15 +173,6 @@ export async function startCrispHarness(
   };
 }
 
-export type CrispHarness = Awaited<ReturnType<typeof startCrispHarness>>;
+export type { Delivery };
 
-export type Delivery = {
-  receivedAt: string;
-  lastReceivedAt: string;
-  count: number;
-  event: string | null;
-  sessionId: string | null;
-  action: string;
-  reason: string | null;
-  outcome: string | null;
-};
+export type CrispHarness = Awaited<ReturnType<typeof startCrispHarness>>;

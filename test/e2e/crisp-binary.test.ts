@@ -4,7 +4,7 @@
 // binary's worker runs on its own, so the test polls observable state (the fake's messages, the
 // log), never sleeps for work.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { PLUGIN_TOKEN } from '../crisp/harness.ts';
+import { type Delivery, PLUGIN_TOKEN } from '../crisp/harness.ts';
 import {
   type FakeCrisp,
   type FakeHook,
@@ -14,6 +14,7 @@ import {
 } from '../helpers/fake-crisp.ts';
 import { type FakeGroq, fakeAnswer, startFakeGroq } from '../helpers/fake-groq.ts';
 import { type RunningBinary, startBinary } from '../helpers/process.ts';
+import { until } from '../helpers/until.ts';
 
 const ADMIN = 'crisp-binary-admin-token-0123456789';
 
@@ -32,26 +33,6 @@ const admin = async (path: string, init: { method?: string; json?: unknown } = {
   return { status: res.status, body: await res.json() };
 };
 
-/** Polls an observable state (not a sleep for work) until true or `timeoutMs`. */
-async function until(
-  what: string,
-  condition: () => Promise<boolean> | boolean,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
-type Delivery = {
-  event: string | null;
-  sessionId: string | null;
-  action: string;
-  reason: string | null;
-  outcome: string | null;
-};
 const deliveries = async (sessionId: string): Promise<Delivery[]> =>
   (
     await admin(`/api/v1/chatbots/${chatbotId}/integrations/crisp/deliveries`)

@@ -8,11 +8,15 @@
 // run through the binary and the fake Groq; the Crisp delivery log of those sessions). Nothing is
 // stubbed in the browser: every request the page makes reaches the server.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PLUGIN_TOKEN } from '../crisp/harness.ts';
+import {
+  type Browser,
+  browserRequired,
+  hasChromium,
+  launchChromium,
+  MISSING_CHROMIUM,
+} from '../helpers/browser.ts';
 import {
   delivery,
   type FakeCrisp,
@@ -30,39 +34,16 @@ import {
   startFakeGroq,
 } from '../helpers/fake-groq.ts';
 import { type RunningBinary, startBinary } from '../helpers/process.ts';
+import { until } from '../helpers/until.ts';
 
-const CHROMIUM = Bun.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const required = Bun.env.REQUIRE_BROWSER === '1';
 const ADMIN = 'dashboard-browser-admin-token-0123456789';
-
-// Without the background-networking flags Chromium calls Google's hosts at start (refused here).
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** What the operator answered in Crisp to the question about Mars. */
 const OPERATOR_REPLY = 'We ship to Earth addresses only.';
 
-/** Polls an observable state (not a sleep for work) until true or `timeoutMs`. */
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
-describe.if(!hasChromium && required)('dashboard in a browser (required)', () => {
+describe.if(!hasChromium && browserRequired)('dashboard in a browser (required)', () => {
   it('should find Chromium when REQUIRE_BROWSER=1', () => {
-    throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
+    throw new Error(MISSING_CHROMIUM);
   });
 });
 
@@ -70,10 +51,8 @@ describe.if(hasChromium)('dashboard in a browser', () => {
   let server: RunningBinary;
   let groq: FakeGroq;
   let crisp: FakeCrisp;
-  let context: BrowserContext;
-  let profile: string;
+  let browser: Browser;
   let chatbotId: string;
-  const requests: string[] = [];
 
   const admin = async (path: string, init: { method?: string; json?: unknown } = {}) => {
     const res = await fetch(`${server.url}${path}`, {
@@ -144,27 +123,19 @@ describe.if(hasChromium)('dashboard in a browser', () => {
       delivery(operatorMessage(OPERATOR_REPLY, { sessionId: 'session_mars' })),
     );
     expect(replied.status).toBe(200);
-    profile = mkdtempSync(join(tmpdir(), 'answerdesk-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      viewport: { width: 1280, height: 1000 },
-    });
-    context.on('request', (request) => requests.push(request.url()));
+    browser = await launchChromium({ width: 1280, height: 1000 });
   }, 300_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.stop();
     crisp?.close();
     await groq?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   /** Opens the page with the token in the fragment; collects console errors and page errors. */
   async function open(width: number): Promise<{ page: Page; errors: string[] }> {
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     await page.setViewportSize({ width, height: 1000 });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
@@ -178,7 +149,7 @@ describe.if(hasChromium)('dashboard in a browser', () => {
 
   const elsewhere = () => {
     const origin = new URL(server.url).origin;
-    return requests.filter(
+    return browser.requests.filter(
       (url) =>
         !url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin,
     );
@@ -197,7 +168,7 @@ describe.if(hasChromium)('dashboard in a browser', () => {
     expect(page.url()).toBe(`${server.url}/dashboard`);
     expect(await page.evaluate(() => location.hash)).toBe('');
     expect(await page.evaluate(() => sessionStorage.getItem('answerdesk.adminToken'))).toBe(ADMIN);
-    expect(requests.some((url) => url.includes(ADMIN))).toBe(false);
+    expect(browser.requests.some((url) => url.includes(ADMIN))).toBe(false);
 
     // Conversations read as a chat: the visitor, the bot, its sources or its handoff reason.
     const conversations = page.locator('#conversations');
@@ -270,7 +241,7 @@ describe.if(hasChromium)('dashboard in a browser', () => {
       expect(created.status).toBe(201);
     }
     for (const width of [390, 1280]) {
-      const page = await context.newPage();
+      const page = await browser.context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
       page.on('console', (m) => {

@@ -3,62 +3,39 @@
 // no request to any other host. Runs when /usr/bin/chromium exists; with REQUIRE_BROWSER=1
 // (CI) a missing Chromium is a failure, not a skip.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import {
+  type Browser,
+  browserRequired,
+  hasChromium,
+  launchChromium,
+  MISSING_CHROMIUM,
+} from '../helpers/browser.ts';
 import { type RunningBinary, startBinary } from '../helpers/process.ts';
 
-const CHROMIUM = Bun.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const required = Bun.env.REQUIRE_BROWSER === '1';
-
-// Without the background-networking flags Chromium calls Google's hosts at start (refused here).
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-describe.if(!hasChromium && required)('docs in a browser (required)', () => {
+describe.if(!hasChromium && browserRequired)('docs in a browser (required)', () => {
   it('should find Chromium when REQUIRE_BROWSER=1', () => {
-    throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
+    throw new Error(MISSING_CHROMIUM);
   });
 });
 
 describe.if(hasChromium)('docs in a browser', () => {
   let server: RunningBinary;
-  let context: BrowserContext;
-  let profile: string;
-  const requests: string[] = [];
+  let browser: Browser;
 
   beforeAll(async () => {
     server = await startBinary();
-    profile = mkdtempSync(join(tmpdir(), 'answerdesk-chromium-'));
-    // A persistent context is how Playwright takes a fresh --user-data-dir of our own.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      viewport: { width: 1280, height: 1400 },
-    });
-    context.on('request', (request) => requests.push(request.url()));
+    browser = await launchChromium({ width: 1280, height: 1400 });
   }, 300_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   /** Opens /docs and authorizes with the admin token, as a person would. */
   async function openDocs() {
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     await page.goto(`${server.url}/docs`);
     await page.locator('#operations-chatbots-getApiV1Chatbots').waitFor({ timeout: 30_000 });
     // Authorize: paste the admin token into the bearer scheme's dialog.
@@ -107,12 +84,14 @@ describe.if(hasChromium)('docs in a browser', () => {
       await page.screenshot({ path: Bun.env.DOCS_SCREENSHOT, fullPage: false });
 
     const origin = new URL(server.url).origin;
-    const elsewhere = requests.filter((url) => {
+    const elsewhere = browser.requests.filter((url) => {
       if (url.startsWith('data:') || url.startsWith('blob:')) return false;
       return new URL(url).origin !== origin;
     });
     expect(elsewhere).toEqual([]);
-    expect(requests.some((url) => url.endsWith('/docs/assets/swagger-ui-bundle.js'))).toBe(true);
+    expect(browser.requests.some((url) => url.endsWith('/docs/assets/swagger-ui-bundle.js'))).toBe(
+      true,
+    );
   }, 120_000);
 
   it('should create a chatbot with the pre-filled example, and upload a file through a file picker', async () => {
