@@ -6,6 +6,25 @@ import { migrate } from '../../src/storage/sqlite/db.ts';
 import { migrations } from '../../src/storage/sqlite/migrations/index.ts';
 import { tempDir } from '../helpers/app.ts';
 
+describe('the migration list', () => {
+  it('should keep every shipped migration at its version and name (a database records only these)', () => {
+    expect(migrations.map((m) => `${m.version} ${m.name}`)).toEqual([
+      '1 foundation',
+      '2 jobs',
+      '3 knowledge',
+      '4 conversations',
+      '5 crisp',
+      '6 quotas',
+      '7 storage-probe',
+      '8 reply-turn',
+      '9 crisp-real',
+      '10 insights',
+      '11 answer-tests',
+      '12 knowledge-analysis',
+    ]);
+  });
+});
+
 describe('migration 8 (reply turn)', () => {
   it('should give the posts already in the outbox their content, so their echo is still ours', () => {
     const tmp = tempDir();

@@ -1,16 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * Crisp as it really behaves (docs/notes/crisp.md): the connection remembers until when Crisp
- * refuses it (quota, rate limit) and the user id Crisp gives our own messages; a turn remembers
- * when the visitor last wrote (replies older than CRISP_MAX_REPLY_AGE_MINUTES are never posted);
- * the delivery log (every webhook delivery, no message text, bounded: 7 days and a row cap per
- * chatbot, rejected ones coalesced per minute and reason); Crisp calls counted per UTC day.
- */
-export const crispReal: Migration = {
-  version: 9,
-  name: 'crisp-real',
-  sql: `
 ALTER TABLE crisp_connections ADD COLUMN throttled_until INTEGER;
 ALTER TABLE crisp_connections ADD COLUMN own_user_id TEXT;
 ALTER TABLE crisp_turns ADD COLUMN asked_at INTEGER;
@@ -42,5 +30,3 @@ CREATE TABLE crisp_api_calls (
   refused INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (chatbot_id, day)
 );
-`,
-};

@@ -1,13 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * The durable job queue. A webhook or an admin call commits a row here before it answers;
- * the worker runs it, so work survives a crash or a restart.
- */
-export const jobs: Migration = {
-  version: 2,
-  name: 'jobs',
-  sql: `
 CREATE TABLE jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   kind TEXT NOT NULL,
@@ -30,5 +21,3 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_runnable ON jobs (state, run_at);
 CREATE INDEX jobs_serial ON jobs (serial_key, state, id);
 CREATE INDEX jobs_chatbot ON jobs (chatbot_id);
-`,
-};

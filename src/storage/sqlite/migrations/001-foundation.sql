@@ -1,10 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/** Chatbots and the named quota plans they reference. */
-export const foundation: Migration = {
-  version: 1,
-  name: 'foundation',
-  sql: `
 CREATE TABLE plans (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -22,5 +16,3 @@ CREATE TABLE chatbots (
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
-`,
-};

@@ -1,14 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * Knowledge sources per chatbot, and the record of which embedding space the chunk index holds.
- * A source keeps the raw input needed to refresh it (`input`, JSON) and the hash of the content
- * last indexed, so an unchanged refresh is skipped.
- */
-export const knowledge: Migration = {
-  version: 3,
-  name: 'knowledge',
-  sql: `
 CREATE TABLE sources (
   id TEXT PRIMARY KEY,
   chatbot_id TEXT NOT NULL REFERENCES chatbots(id) ON DELETE CASCADE,
@@ -37,5 +27,3 @@ CREATE TABLE knowledge_index (
   dimension INTEGER,
   updated_at TEXT NOT NULL
 );
-`,
-};

@@ -1,13 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * The Crisp integration: encrypted connections, the webhook inbox (dedupe and burst batches),
- * bot turns, the outbox that makes posting exactly-once, and the fingerprints of what we posted.
- */
-export const crisp: Migration = {
-  version: 5,
-  name: 'crisp',
-  sql: `
 CREATE TABLE crisp_connections (
   chatbot_id TEXT PRIMARY KEY REFERENCES chatbots(id) ON DELETE CASCADE,
   website_id TEXT NOT NULL,
@@ -101,5 +92,3 @@ CREATE TABLE crisp_sent (
   PRIMARY KEY (website_id, session_id, fingerprint)
 );
 CREATE INDEX crisp_sent_kind ON crisp_sent (chatbot_id, session_id, kind);
-`,
-};

@@ -1,14 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * Conversations (playground and Crisp) and their messages. `history_since` is where the history
- * the bot reads starts (a Crisp "resolved" moves it forward); `provenance` is the JSON record of how
- * a bot reply was made (queries, chunk ids and scores, model, tokens, cost, latencies).
- */
-export const conversations: Migration = {
-  version: 4,
-  name: 'conversations',
-  sql: `
 CREATE TABLE conversations (
   id TEXT PRIMARY KEY,
   chatbot_id TEXT NOT NULL REFERENCES chatbots(id) ON DELETE CASCADE,
@@ -37,5 +27,3 @@ CREATE TABLE messages (
   UNIQUE (conversation_id, seq)
 );
 CREATE INDEX messages_fingerprint ON messages (conversation_id, fingerprint);
-`,
-};

@@ -1,16 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * Answer tests and scheduled re-sync (docs/notes/answer-tests.md). Sources get their refresh
- * interval, the scheduler's bookkeeping (when the last fetch ended, when a scheduled refresh was
- * queued and not ended yet) and the last test run a refresh started. Tests, runs and results
- * belong to their chatbot; a result goes with its run or its test. Runs and tests are ordered by
- * rowid (insertion order: a new rowid is above every existing one).
- */
-export const answerTests: Migration = {
-  version: 11,
-  name: 'answer-tests',
-  sql: `
 ALTER TABLE sources ADD COLUMN refresh_interval_hours INTEGER;
 ALTER TABLE sources ADD COLUMN fetched_at TEXT;
 ALTER TABLE sources ADD COLUMN refresh_queued_at TEXT;
@@ -53,5 +41,3 @@ CREATE TABLE answer_test_results (
   PRIMARY KEY (run_id, test_id)
 );
 CREATE INDEX answer_test_results_test ON answer_test_results (test_id);
-`,
-};

@@ -1,15 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * Insights and analytics (docs/notes/insights.md): when each conversation was resolved (Crisp
- * `session:set_state` resolved), the unanswered-question groups with their members (a question's
- * vector cached with the model that made it), and the indexes the analytics read by: messages of a
- * conversation by role and time, and the Crisp inbox of a chatbot by arrival time.
- */
-export const insights: Migration = {
-  version: 10,
-  name: 'insights',
-  sql: `
 CREATE TABLE conversation_resolutions (
   conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
   resolved_at TEXT NOT NULL
@@ -42,5 +31,3 @@ CREATE TABLE unanswered_questions (
 );
 CREATE INDEX unanswered_questions_group ON unanswered_questions (group_id, asked_at);
 CREATE INDEX unanswered_questions_chatbot ON unanswered_questions (chatbot_id, asked_at);
-`,
-};

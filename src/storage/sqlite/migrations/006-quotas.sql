@@ -1,14 +1,4 @@
-import type { Migration } from './migration.ts';
 
-/**
- * Quotas: usage counters per chatbot and window, the reservations that can still be given back,
- * the per-conversation burst log, and the row of the default plan (its limits mirror
- * configuration; see src/plans/service.ts `syncDefaultPlan`).
- */
-export const quotas: Migration = {
-  version: 6,
-  name: 'quotas',
-  sql: `
 CREATE TABLE usage_counters (
   chatbot_id TEXT NOT NULL REFERENCES chatbots(id) ON DELETE CASCADE,
   window TEXT NOT NULL CHECK (window IN ('day', 'month')),
@@ -38,5 +28,3 @@ CREATE INDEX burst_events_at ON burst_events (at_ms);
 INSERT OR IGNORE INTO plans (id, name, monthly_messages, daily_messages, created_at, updated_at)
 VALUES ('default', 'Default', NULL, NULL,
   strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
-`,
-};
