@@ -5,22 +5,22 @@
 // work and memory grow with depth × size. A 20,000-level body held the event loop for ~21 s and a
 // 100,000-level one took 4 GiB; a flat 1 MiB array of 500,000 numbers still took ~0.5 s. With depth
 // and the number of values bounded, the cost of a body stays linear in its size (README, Limits).
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COMMA,
+  isSpace,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from '../char-codes.ts';
 
 /** The deepest nesting of arrays and objects a JSON body may have. */
 export const JSON_DEPTH_MAX = 32;
 
 /** The most array items and object members a JSON body may hold, all levels together. */
 export const JSON_VALUES_MAX = 10_000;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-
-const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**
  * Why `text` is outside the bounds (too deep, too many values), or null when it is within them.

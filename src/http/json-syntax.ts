@@ -1,5 +1,6 @@
 // Where a JSON text breaks: JSON.parse only says what (and quotes the input doing so), so a body it
 // refuses is walked once more to find the first bad character's line and column.
+import { BACKSLASH, isSpace, QUOTE } from '../char-codes.ts';
 
 /** A JSON syntax error: what went wrong, at which line and column (both from 1). */
 export type JsonSyntaxError = { problem: string; line: number; column: number };
@@ -14,9 +15,6 @@ class Broken {
   ) {}
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 const LITERAL = /true|false|null/y;

@@ -1,5 +1,6 @@
 // Word documents: the zip is measured and its XML depth checked before mammoth reads it.
 import { inflateRawSync } from 'node:zlib';
+import { APOSTROPHE, BANG, GT, LT, QUESTION, QUOTE, SLASH } from '../char-codes.ts';
 import { ExtractError } from './errors.ts';
 
 /** Largest total of uncompressed entries a DOCX may have (a zip "bomb" guard). */
@@ -85,14 +86,6 @@ const tooBig = (): never => {
     `the Word document would unpack to more than ${DOCX_MAX_UNCOMPRESSED_BYTES / 1_048_576} MiB; it is refused`,
   );
 };
-
-const LT = 0x3c;
-const GT = 0x3e;
-const SLASH = 0x2f;
-const BANG = 0x21;
-const QUESTION = 0x3f;
-const QUOTE = 0x22;
-const APOSTROPHE = 0x27;
 
 /**
  * Deepest element nesting of an XML document (UTF-8), counting up to `limit` + 1 at most, in

@@ -1,5 +1,6 @@
 // Sitemaps: a <urlset> of pages or a <sitemapindex> of sitemaps; also the plain text form (one URL
 // a line) and gzip-compressed files. The protocol's limits: docs/notes/ingestion.md.
+import { GT, SLASH } from '../char-codes.ts';
 import { readStreamLimited } from '../http/body.ts';
 import { nextTurn } from '../next-turn.ts';
 import { IngestError } from './errors.ts';
@@ -54,9 +55,8 @@ function decodeLoc(raw: string): string | null {
   return valid ? text.trim() || null : null;
 }
 
-const SLASH = 0x2f;
 /** Characters that end a tag name: white space, `/`, `>`. */
-const NAME_END = new Set([0x20, 0x09, 0x0a, 0x0d, SLASH, 0x3e]);
+const NAME_END = new Set([0x20, 0x09, 0x0a, 0x0d, SLASH, GT]);
 
 /** `x:name` → `name`, lower-cased. */
 const localName = (qname: string) => qname.slice(qname.indexOf(':') + 1).toLowerCase();
