@@ -1,26 +1,18 @@
 // The Crisp reply job (`REPLY_JOB`): one visitor turn per job, run by src/crisp/turn.ts and
 // registered by `registerJobs` in src/deps.ts.
-import type { Database } from 'bun:sqlite';
 import { type AnswerDeps, answerMessage } from '../answers/answer.ts';
-import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import type { Metrics } from '../http/metrics.ts';
 import type { JobHandler } from '../jobs/types.ts';
-import type { Logger } from '../logging.ts';
 import { OperatorAvailability } from './answer-policy.ts';
 import type { CrispClient } from './client.ts';
-import type { ConnectionStore } from './connections.ts';
 import type { ReplyJobPayload } from './model.ts';
 import { runReplyTurn, type TurnDeps } from './turn.ts';
+import type { DeliveryDeps } from './turn-delivery.ts';
 
-export type ReplyJobDeps = {
+/** DeliveryDeps (with the Crisp client named `crisp`, as in AppDeps) and the answer pipeline's. */
+export type ReplyJobDeps = Omit<DeliveryDeps, 'client'> & {
   config: Pick<Config, 'CRISP_MAX_REPLY_AGE_MINUTES'>;
-  db: Database;
-  log: Logger;
-  metrics: Metrics;
-  clock: Clock;
   crisp: CrispClient;
-  connections: ConnectionStore;
   answers: AnswerDeps;
 };
 
