@@ -50,14 +50,21 @@ export function viewOf(analytics, channel) {
 }
 
 /**
+ * What one chart shows: its title, its lines (one value per point in time) and how values read.
+ * @typedef {{
+ *   title: string,
+ *   lines: { label: string, values: (number | null)[] }[],
+ *   format: (v: number) => string,
+ * }} ChartSpec
+ */
+
+/**
  * One chart: a title and a uPlot canvas that follows its box's width.
  * @param {HTMLElement} grid
- * @param {string} title
  * @param {number[]} xs seconds
- * @param {{ label: string, values: (number | null)[] }[]} lines
- * @param {(v: number) => string} format
+ * @param {ChartSpec} spec
  */
-function chart(grid, title, xs, lines, format) {
+function chart(grid, xs, { title, lines, format }) {
   const plot = h('div', { class: 'plot' });
   grid.append(h('figure', { class: 'chart' }, h('figcaption', {}, title), plot));
   const width = () => Math.max(240, plot.clientWidth);
@@ -114,37 +121,35 @@ export function renderCharts(el, analytics, channel) {
   const xs = points.map((p) => p.t);
   const values = (/** @type {string} */ path) => points.map((p) => pick(p.e, path));
   const count = (/** @type {number} */ v) => String(Math.round(v));
-  chart(
-    grid,
-    'Outcomes',
-    xs,
-    [
-      { label: 'Conversations', values: values('conversations') },
-      { label: 'Bot answers', values: values('botAnswers') },
-      { label: 'Handed off', values: points.map((p) => handoffTotal(p.e?.handoffs)) },
-      { label: 'Resolved by the bot', values: values('autoResolved') },
-    ],
-    count,
-  );
-  chart(
-    grid,
-    'Handoffs by reason',
-    xs,
-    REASON_KEYS.map((key) => ({
-      label: key.replaceAll('_', ' '),
-      values: values(`handoffs.${key}`),
-    })),
-    count,
-  );
-  chart(
-    grid,
-    'Reply latency',
-    xs,
-    [
-      { label: 'median', values: values('replyLatencyMs.p50') },
-      { label: '90th percentile', values: values('replyLatencyMs.p90') },
-    ],
-    ms,
-  );
-  chart(grid, 'LLM cost', xs, [{ label: 'USD', values: values('llm.costUsd') }], usd);
+  /** @type {ChartSpec[]} */
+  const charts = [
+    {
+      title: 'Outcomes',
+      lines: [
+        { label: 'Conversations', values: values('conversations') },
+        { label: 'Bot answers', values: values('botAnswers') },
+        { label: 'Handed off', values: points.map((p) => handoffTotal(p.e?.handoffs)) },
+        { label: 'Resolved by the bot', values: values('autoResolved') },
+      ],
+      format: count,
+    },
+    {
+      title: 'Handoffs by reason',
+      lines: REASON_KEYS.map((key) => ({
+        label: key.replaceAll('_', ' '),
+        values: values(`handoffs.${key}`),
+      })),
+      format: count,
+    },
+    {
+      title: 'Reply latency',
+      lines: [
+        { label: 'median', values: values('replyLatencyMs.p50') },
+        { label: '90th percentile', values: values('replyLatencyMs.p90') },
+      ],
+      format: ms,
+    },
+    { title: 'LLM cost', lines: [{ label: 'USD', values: values('llm.costUsd') }], format: usd },
+  ];
+  for (const spec of charts) chart(grid, xs, spec);
 }
