@@ -89,23 +89,13 @@ export function listPlans(db: Database): Plan[] {
     .map(toPlan);
 }
 
-export function findPlan(db: Database, id: string): Plan | undefined {
-  const row = db.query<Row, [string]>(`${SELECT} WHERE p.id = ?`).get(id);
-  return row ? toPlan(row) : undefined;
-}
-
 export function getPlan(db: Database, id: string): Plan {
-  const plan = findPlan(db, id);
-  if (!plan) throw notFound('Plan');
-  return plan;
+  const row = db.query<Row, [string]>(`${SELECT} WHERE p.id = ?`).get(id);
+  if (!row) throw notFound('Plan');
+  return toPlan(row);
 }
 
-export function updatePlan(
-  db: Database,
-  id: string,
-  patch: UpdatePlanBody,
-  now = new Date(),
-): Plan {
+export function updatePlan(db: Database, id: string, patch: UpdatePlanBody, now: Date): Plan {
   const current = getPlan(db, id);
   if (current.isDefault) throw readOnly();
   try {
