@@ -126,7 +126,7 @@ export function analyticsReport(
     }
   }
   if (channels.includes('playground')) {
-    for (const r of playgroundReplies(db, chatbotId, { from, to })) {
+    for (const r of playgroundReplies(db, sql)) {
       const at = Date.parse(r.at);
       latency('playground', at, Date.parse(r.repliedAt) - at);
     }

@@ -131,8 +131,7 @@ export function reopenedCounts(db: Database, q: StatsQuery): ConversationCount[]
  */
 export function playgroundReplies(
   db: Database,
-  chatbotId: string,
-  range: TimeRange,
+  q: Pick<StatsQuery, 'chatbotId' | 'from' | 'to'>,
 ): { at: string; repliedAt: string }[] {
   return db
     .query<{ at: string; repliedAt: string }, [string, string, string]>(
@@ -142,5 +141,5 @@ export function playgroundReplies(
        WHERE c.chatbot_id = ?1 AND c.channel = 'playground' AND c.updated_at >= ?2
          AND m.role = 'visitor' AND m.created_at >= ?2 AND m.created_at < ?3 AND b.role = 'bot'`,
     )
-    .all(chatbotId, range.from, range.to);
+    .all(q.chatbotId, q.from, q.to);
 }
