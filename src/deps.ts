@@ -45,6 +45,7 @@ import { RefreshScheduler } from './sources/schedule.ts';
 import type { SourcesDeps } from './sources/types.ts';
 import { type LanceConnection, openLance } from './storage/lancedb/db.ts';
 import { openDatabase } from './storage/sqlite/db.ts';
+import { GroupCommit } from './storage/sqlite/group-commit.ts';
 import { WriteHealth } from './storage/sqlite/write-health.ts';
 
 export type AppDeps = {
@@ -53,6 +54,11 @@ export type AppDeps = {
   /** The one wall clock: stored times, quota periods, mutes, Crisp turns, job schedules. */
   clock: Clock;
   db: Database;
+  /**
+   * Commits of the webhook's writes, one transaction per turn of the event loop; the WAL
+   * checkpointer holds it back for a moment when the WAL should start over.
+   */
+  commits: GroupCommit;
   /** Whether SQLite can write (disk full → /readyz 503, the worker pauses claiming). */
   storage: WriteHealth;
   lance: LanceConnection;
@@ -190,6 +196,7 @@ export async function buildDeps(
     log,
     clock,
     db,
+    commits: new GroupCommit(db),
     storage,
     lance,
     embedder,

@@ -64,6 +64,7 @@ export async function serve(): Promise<number> {
   const checkpoints = startCheckpointer(deps.db, {
     log: log.child({ component: 'sqlite' }),
     metrics: deps.metrics,
+    gate: deps.commits,
   });
   deps.onShutdown.unshift(() => checkpoints.stop());
   const app = createApp(deps);

@@ -11,7 +11,7 @@ import { parseJsonText, rawBody, readBodyText } from '../http/body.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { ErrorResponse } from '../http/model.ts';
 import { ChatbotParams } from '../http/params.ts';
-import { GroupCommit } from '../storage/sqlite/group-commit.ts';
+import type { GroupCommit } from '../storage/sqlite/group-commit.ts';
 import { type ConnectionStore, CRISP_EVENTS } from './connections.ts';
 import { logDelivery, logRefused } from './delivery-log.ts';
 import { Envelope } from './model.ts';
@@ -25,6 +25,7 @@ export type WebhookRouteDeps = Omit<WebhookDeps, 'burstWindowMs' | 'connections'
   config: Pick<Config, 'CRISP_BURST_WINDOW_MS' | 'CRISP_SIGNATURE_MAX_AGE_SECONDS'>;
   metrics: Metrics;
   connections: ConnectionStore;
+  commits: GroupCommit;
 };
 
 const DELIVERIES = 'Crisp webhook deliveries by result.';
@@ -41,8 +42,7 @@ function fingerprintOf(data: Record<string, unknown>): string | null {
 }
 
 export function webhookRoute(deps: WebhookRouteDeps) {
-  const { config, connections } = deps;
-  const commits = new GroupCommit(deps.db);
+  const { config, connections, commits } = deps;
   const webhookDeps: WebhookDeps = {
     db: deps.db,
     worker: deps.worker,

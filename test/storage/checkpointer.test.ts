@@ -1,9 +1,11 @@
 // WAL checkpoints from a thread: commits never checkpoint while it runs, and it keeps the WAL copied.
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test';
+import { statSync } from 'node:fs';
 import { Metrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/logging.ts';
 import { startCheckpointer } from '../../src/storage/sqlite/checkpointer.ts';
 import { type Database, openDatabase } from '../../src/storage/sqlite/db.ts';
+import { GroupCommit } from '../../src/storage/sqlite/group-commit.ts';
 import { tempDir } from '../helpers/app.ts';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -21,9 +23,9 @@ afterEach(() => {
 const autocheckpoint = () =>
   (db.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
     .wal_autocheckpoint;
-const checkpoints = (metrics: Metrics) =>
+const checkpoints = (metrics: Metrics, mode = 'PASSIVE') =>
   Number(
-    /answerdesk_sqlite_checkpoints_total\{mode="PASSIVE",result="ok"\} (\d+)/.exec(
+    new RegExp(`answerdesk_sqlite_checkpoints_total\\{mode="${mode}",result="ok"\\} (\\d+)`).exec(
       metrics.render(),
     )?.[1] ?? 0,
   );
@@ -31,7 +33,12 @@ const checkpoints = (metrics: Metrics) =>
 describe('sqlite checkpointer', () => {
   it('should take checkpoints out of commits and copy the WAL from its own thread', async () => {
     const metrics = new Metrics();
-    const options = { intervalMs: 10, restartFrames: 1_000_000, journalSizeLimitBytes: 1_048_576 };
+    const options = {
+      intervalMs: 10,
+      resetFrames: 1_000_000,
+      restartFrames: 1_000_000,
+      journalSizeLimitBytes: 1_048_576,
+    };
     const checkpointer = startCheckpointer(db, { log: createLogger('silent'), metrics }, options);
     try {
       expect(autocheckpoint()).toBe(0);
@@ -50,5 +57,46 @@ describe('sqlite checkpointer', () => {
     }
     expect(autocheckpoint()).toBe(1_000);
     expect((db.query('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(300);
+  });
+
+  it('should start the WAL over under unbroken group commits by holding them back for one copy', async () => {
+    const metrics = new Metrics();
+    const commits = new GroupCommit(db);
+    const options = {
+      intervalMs: 5,
+      resetFrames: 64,
+      restartFrames: 1_000_000_000,
+      journalSizeLimitBytes: 1_048_576_000,
+    };
+    const checkpointer = startCheckpointer(
+      db,
+      { log: createLogger('silent'), metrics, gate: commits },
+      options,
+    );
+    const page = 'x'.repeat(4_000);
+    const walBytes = () => statSync(`${db.filename}-wal`).size;
+    const catchUps = () => checkpoints(metrics, 'CATCH_UP');
+    let rows = 0;
+    // Writes without a gap (each waits for the commit of the one before): a PASSIVE copy never
+    // reaches the WAL's end by itself. Bounded by a row count, not by time.
+    const writeUntil = async (done: () => boolean) => {
+      for (let i = 0; i < 20_000 && !done(); i++) {
+        await commits.run(() => db.query('INSERT INTO t (v) VALUES (?)').run(page));
+        rows++;
+      }
+    };
+    try {
+      await writeUntil(() => catchUps() >= 1);
+      const [rowsBefore, bytesBefore] = [rows, walBytes()];
+      await writeUntil(() => catchUps() >= 4 && rows - rowsBefore >= 1_000);
+      expect(catchUps()).toBeGreaterThanOrEqual(4);
+      // A row is ~1 WAL frame (4 KiB): a WAL that never started over would have grown by them.
+      expect(walBytes() - bytesBefore).toBeLessThan(((rows - rowsBefore) * 4_096) / 2);
+      // Nothing was lost or held back for good: every row is there, and commits go on.
+      await commits.run(() => db.query('INSERT INTO t (v) VALUES (?)').run('after'));
+      expect((db.query('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(rows + 1);
+    } finally {
+      await checkpointer.stop();
+    }
   });
 });

@@ -102,4 +102,19 @@ describe('group commit', () => {
     expect(await group.run(insert('d'))).toBe(1);
     expect(committed()).toBe(2);
   });
+
+  it('should hold commits back while paused and commit what waited, together, on resume', async () => {
+    const group = new GroupCommit(db);
+    group.pause();
+    const settled: string[] = [];
+    const writes = ['a', 'b', 'c'].map((v) => group.run(insert(v)).then(() => settled.push(v)));
+    // Turns of the event loop pass (a timer, not a sleep for work): nothing may commit meanwhile.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(committed()).toBe(0);
+    expect(settled).toEqual([]);
+    group.resume();
+    await Promise.all(writes);
+    expect(committed()).toBe(3);
+    expect(settled).toEqual(['a', 'b', 'c']);
+  });
 });

@@ -2,20 +2,37 @@
 // into the database file on its own connection, so no request waits for that copy and its fsyncs.
 import { Database } from 'bun:sqlite';
 
-export type CheckpointerStart = { path: string; intervalMs: number; restartFrames: number };
+export type CheckpointerStart = {
+  path: string;
+  intervalMs: number;
+  resetFrames: number;
+  restartFrames: number;
+};
+/**
+ * PASSIVE: the periodic copy; CATCH_UP: the copy made while the main thread holds its commits
+ * back (after a `pause` request), which lets the WAL start over; RESTART: the fallback that
+ * blocks writers, for a WAL that kept growing anyway (writes outside the group commit).
+ */
+export type CheckpointMode = 'PASSIVE' | 'CATCH_UP' | 'RESTART';
 export type CheckpointReport =
-  | { mode: 'PASSIVE' | 'RESTART'; busy: number; log: number; checkpointed: number; ms: number }
+  | { mode: CheckpointMode; busy: number; log: number; checkpointed: number; ms: number }
   | { error: string }
+  | 'pause'
   | 'stopped';
+/** From the main thread: its commits are held back (`paused`), or stop. */
+export type CheckpointerCommand = CheckpointerStart | 'paused' | 'stop';
 
 declare const self: Worker;
 
 let db: Database | null = null;
 let timer: ReturnType<typeof setInterval> | undefined;
+/** A `pause` request is out: no periodic copy until the main thread answers it. */
+let awaitingPause = false;
 
-function checkpoint(mode: 'PASSIVE' | 'RESTART'): CheckpointReport {
+function checkpoint(mode: CheckpointMode): CheckpointReport & object {
   const started = performance.now();
-  const row = db!.query(`PRAGMA wal_checkpoint(${mode})`).get() as {
+  const sqlMode = mode === 'RESTART' ? 'RESTART' : 'PASSIVE';
+  const row = db!.query(`PRAGMA wal_checkpoint(${sqlMode})`).get() as {
     busy: number;
     log: number;
     checkpointed: number;
@@ -23,29 +40,50 @@ function checkpoint(mode: 'PASSIVE' | 'RESTART'): CheckpointReport {
   return { mode, ...row, ms: performance.now() - started };
 }
 
-self.onmessage = (event: MessageEvent<CheckpointerStart | 'stop'>) => {
-  if (event.data === 'stop') {
+function report(run: () => CheckpointReport): void {
+  try {
+    postMessage(run());
+  } catch (error) {
+    postMessage({ error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+self.onmessage = (event: MessageEvent<CheckpointerCommand>) => {
+  const command = event.data;
+  if (command === 'stop') {
     clearInterval(timer);
     db?.close();
     db = null;
     postMessage('stopped' satisfies CheckpointReport);
     return;
   }
-  const { path, intervalMs, restartFrames } = event.data;
+  // The main thread holds its commits back: this copy can reach the WAL's end.
+  if (command === 'paused') {
+    awaitingPause = false;
+    return report(() => checkpoint('CATCH_UP'));
+  }
+  const { path, intervalMs, resetFrames, restartFrames } = command;
   db = new Database(path);
   db.exec('PRAGMA busy_timeout = 5000');
   timer = setInterval(() => {
-    try {
+    if (awaitingPause) return;
+    report(() => {
       const passive = checkpoint('PASSIVE');
-      postMessage(passive);
-      // PASSIVE never waits for the writer, so under steady writes the WAL never gets back to its
-      // start and keeps growing. Past `restartFrames`, RESTART waits for a gap between writes
-      // and holds them off while it copies what is left (little: PASSIVE just ran) and resets.
-      if (typeof passive === 'object' && 'log' in passive && passive.log >= restartFrames) {
-        postMessage(checkpoint('RESTART'));
+      if (!('log' in passive)) return passive;
+      // PASSIVE never waits for the writer, so under steady writes it never reaches the WAL's
+      // end and the WAL keeps growing. Past `resetFrames` the main thread is asked to hold its
+      // commits for one short copy (the tail written since this one); past `restartFrames` (the
+      // WAL grew anyway) RESTART waits for a gap between writes and holds them off.
+      if (passive.log >= restartFrames) {
+        postMessage(passive);
+        return checkpoint('RESTART');
       }
-    } catch (error) {
-      postMessage({ error: error instanceof Error ? error.message : String(error) });
-    }
+      if (passive.log >= resetFrames) {
+        postMessage(passive);
+        awaitingPause = true;
+        return 'pause';
+      }
+      return passive;
+    });
   }, intervalMs);
 };

@@ -3,7 +3,7 @@
 import type { Database } from 'bun:sqlite';
 import type { Metrics } from '../../http/metrics.ts';
 import type { Logger } from '../../logging.ts';
-import type { CheckpointerStart, CheckpointReport } from './checkpoint-worker.ts';
+import type { CheckpointerCommand, CheckpointMode, CheckpointReport } from './checkpoint-worker.ts';
 
 /** SQLite's default auto-checkpoint, restored whenever the thread is not running. */
 const AUTOCHECKPOINT_FRAMES = 1_000;
@@ -11,15 +11,29 @@ const AUTOCHECKPOINT_FRAMES = 1_000;
 export const CHECKPOINT_DEFAULTS = {
   intervalMs: 250,
   /**
-   * A RESTART checkpoint once the WAL holds this many frames (~270 MB of 4 KiB pages): it holds
-   * writers off for its last copy and two fsyncs (~10–20 ms here), so it must be rare. Steady
-   * traffic with idle gaps never gets there: the WAL starts over by itself after a checkpoint
-   * that caught up. At 1,000 deliveries/s (~12 frames each) it comes every ~5 s.
+   * Past this many WAL frames (64 MiB of 4 KiB pages; ~4 s at 1,000 deliveries/s) the group
+   * commit holds its commits back for one short copy, after which the WAL starts over from its
+   * beginning, overwriting the file instead of growing it.
+   */
+  resetFrames: 16_384,
+  /**
+   * A RESTART checkpoint once the WAL holds this many frames anyway (writes outside the group
+   * commit never pause): it holds writers off for its last copy and two fsyncs, so it must be rare.
    */
   restartFrames: 65_536,
-  /** The WAL file is cut back to this size when it restarts (bytes). */
-  journalSizeLimitBytes: 64 * 1_048_576,
+  /**
+   * The WAL file is cut back to this size when it starts over: above what the resets above let it
+   * reach, so a commit never truncates the file (an ftruncate of a large WAL took ~10 ms here);
+   * only a WAL that grew past `restartFrames` is cut back once.
+   */
+  journalSizeLimitBytes: 128 * 1_048_576,
 };
+
+/** Holds commits back for the checkpointer's catch-up copy (the group commit). */
+export type CommitGate = { pause: () => void; resume: () => void };
+
+/** The gate is opened again after this long even if the catch-up copy never reports. */
+const PAUSE_MAX_MS = 500;
 
 export type Checkpointer = { stop: () => Promise<void> };
 
@@ -37,42 +51,59 @@ function workerSpecifier(): string {
  * Turns the main connection's auto-checkpoint off and checkpoints from a thread every
  * `intervalMs`. A commit then only appends to the WAL (the page copy and its two fsyncs, ~5–25 ms
  * on a small VPS disk, happen elsewhere); durability is unchanged: a commit is in the WAL before
- * it returns, as before. If the thread fails or stops, auto-checkpoint is switched back on.
+ * it returns, as before. When the WAL is large, `gate` (the group commit) holds commits back
+ * while the thread copies the WAL's tail, so SQLite starts the WAL over without any commit
+ * waiting on a lock. If the thread fails or stops, auto-checkpoint is switched back on.
  */
 export function startCheckpointer(
   db: Database,
-  deps: { log: Logger; metrics: Metrics },
+  deps: { log: Logger; metrics: Metrics; gate?: CommitGate },
   options = CHECKPOINT_DEFAULTS,
 ): Checkpointer {
-  const { log, metrics } = deps;
+  const { log, metrics, gate } = deps;
   let running = true;
+  let pausedUntil: ReturnType<typeof setTimeout> | undefined;
+  const reopen = () => {
+    if (pausedUntil === undefined) return;
+    clearTimeout(pausedUntil);
+    pausedUntil = undefined;
+    gate?.resume();
+  };
   const fallBack = (why: string) => {
+    reopen();
     if (!running) return;
     running = false;
     db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_FRAMES}`);
     log.error({ why }, 'sqlite checkpoint thread stopped: checkpoints run in commits again');
   };
   const stopped = Promise.withResolvers<void>();
+  const count = (mode: CheckpointMode | 'unknown', result: string) =>
+    metrics.inc('answerdesk_sqlite_checkpoints_total', 'WAL checkpoints by mode and result.', {
+      mode,
+      result,
+    });
   db.exec(`PRAGMA journal_size_limit = ${options.journalSizeLimitBytes}`);
   db.exec('PRAGMA wal_autocheckpoint = 0');
   // `ref: false`: never what keeps the process alive (stop() ends it, and so does the process);
   // `smol`: the thread holds one SQLite connection and runs one statement at a time.
   const worker = new Worker(workerSpecifier(), { ref: false, smol: true } as WorkerOptions);
+  const send = (command: CheckpointerCommand) => worker.postMessage(command);
   worker.onmessage = (event: MessageEvent<CheckpointReport>) => {
     const report = event.data;
     if (report === 'stopped') return stopped.resolve();
+    if (report === 'pause') {
+      if (!running) return;
+      gate?.pause();
+      pausedUntil = setTimeout(reopen, PAUSE_MAX_MS);
+      return send('paused');
+    }
+    reopen();
     if ('error' in report) {
-      metrics.inc('answerdesk_sqlite_checkpoints_total', 'WAL checkpoints by mode and result.', {
-        mode: 'unknown',
-        result: 'error',
-      });
+      count('unknown', 'error');
       log.warn({ error: report.error }, 'sqlite checkpoint failed; the next one retries');
       return;
     }
-    metrics.inc('answerdesk_sqlite_checkpoints_total', 'WAL checkpoints by mode and result.', {
-      mode: report.mode,
-      result: report.busy ? 'busy' : 'ok',
-    });
+    count(report.mode, report.busy ? 'busy' : 'ok');
     if (report.mode === 'RESTART') {
       log.info({ frames: report.log, ms: Math.round(report.ms) }, 'sqlite WAL restarted');
     }
@@ -82,16 +113,18 @@ export function startCheckpointer(
     fallBack('the thread exited');
     stopped.resolve();
   });
-  worker.postMessage({
+  send({
     path: db.filename,
     intervalMs: options.intervalMs,
+    resetFrames: options.resetFrames,
     restartFrames: options.restartFrames,
-  } satisfies CheckpointerStart);
+  });
   return {
     stop: async () => {
+      reopen();
       if (!running) return;
       running = false;
-      worker.postMessage('stop');
+      send('stop');
       const bound = setTimeout(() => stopped.resolve(), 5_000);
       await stopped.promise;
       clearTimeout(bound);

@@ -19,14 +19,40 @@ type Pending = {
  */
 export class GroupCommit {
   private queue: Pending[] = [];
+  private flushQueued = false;
+  private paused = false;
 
   constructor(private readonly db: Database) {}
 
   run<T>(write: () => T): Promise<T> {
     const { promise, resolve, reject } = Promise.withResolvers<T>();
-    if (this.queue.length === 0) setImmediate(() => this.flush());
     this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+    this.queueFlush();
     return promise;
+  }
+
+  /**
+   * Holds commits back (writes queue up, their callers wait; the event loop does not) until
+   * `resume()`. The WAL checkpointer (checkpointer.ts) pauses for the few milliseconds it needs
+   * to copy the WAL's tail with no commit landing meanwhile: SQLite then starts the WAL over at
+   * the next commit instead of growing it, and no commit ever waits on a lock or a busy timeout.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued || this.paused || this.queue.length === 0) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      if (!this.paused) this.flush();
+    });
   }
 
   private flush(): void {
