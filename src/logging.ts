@@ -1,4 +1,5 @@
 // Logging: pino JSON lines on stdout, with secrets redacted by field name and in URLs.
+import { writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -66,8 +67,67 @@ export function createLogger(
     formatters: { level: (label) => ({ level: label }) },
   };
   // pino's transports resolve worker files by path and fail inside the compiled binary
-  // (docs/notes/stack.md §5): write plain JSON lines to stdout (fd 1) synchronously instead.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
+  // (docs/notes/stack.md §5): write plain JSON lines to stdout (fd 1) ourselves instead.
+  return pino(options, destination ?? stdoutLines());
+}
+
+/** Lines held before a write even within one turn of the event loop. */
+const LINES_MAX_BYTES = 64 * 1024;
+
+/**
+ * JSON lines to stdout, written once per turn of the event loop: under load one `write` carries
+ * the lines of every request of the turn (a write per line was ~10 % of a webhook delivery's CPU,
+ * docs/notes/performance.md). Written synchronously, so the order is kept; what a turn logged is
+ * written before the next turn, and at exit; a `kill -9` loses at most that turn's lines.
+ */
+function stdoutLines(): LineSink {
+  stdout ??= lineSink(1);
+  return stdout;
+}
+
+type LineSink = pino.DestinationStream & { flush: () => void };
+
+/** Every logger of the process shares the one stdout sink (and its one exit hook). */
+let stdout: LineSink | undefined;
+
+function lineSink(fd: number): LineSink {
+  let lines: string[] = [];
+  let bytes = 0;
+  let queued = false;
+  const flush = () => {
+    queued = false;
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    lines = [];
+    bytes = 0;
+    writeAll(fd, Buffer.from(text));
+  };
+  process.once('exit', flush);
+  return {
+    flush,
+    write(line: string) {
+      lines.push(line);
+      bytes += line.length;
+      if (bytes >= LINES_MAX_BYTES) return flush();
+      if (!queued) {
+        queued = true;
+        setImmediate(flush);
+      }
+    },
+  };
+}
+
+/** Writes all of `data`, waiting out a full non-blocking pipe (EAGAIN) a millisecond at a time. */
+function writeAll(fd: number, data: Buffer): void {
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += writeSync(fd, data, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
 }
 
 /**

@@ -4,13 +4,16 @@ const BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 1000
 
 type Histogram = { buckets: number[]; sum: number; count: number };
 
+/** A label value needs escaping only if it has one of these (most never do: one test, no copy). */
+const NEEDS_ESCAPE = /[\\"\n]/;
 const escapeLabel = (s: string) =>
-  s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : s;
 
-const labelsOf = (labels: Record<string, string>) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-    .join(',');
+function labelsOf(labels: Record<string, string>): string {
+  let out = '';
+  for (const k in labels) out += `${out ? ',' : ''}${k}="${escapeLabel(labels[k]!)}"`;
+  return out;
+}
 
 export class Metrics {
   private requests = new Map<string, number>();

@@ -28,6 +28,8 @@ let db: Database | null = null;
 let timer: ReturnType<typeof setInterval> | undefined;
 /** A `pause` request is out: no periodic copy until the main thread answers it. */
 let awaitingPause = false;
+/** The WAL's frame count after the last catch-up copy (-1: none yet). */
+let caughtUpAt = -1;
 
 function checkpoint(mode: CheckpointMode): CheckpointReport & object {
   const started = performance.now();
@@ -60,7 +62,11 @@ self.onmessage = (event: MessageEvent<CheckpointerCommand>) => {
   // The main thread holds its commits back: this copy can reach the WAL's end.
   if (command === 'paused') {
     awaitingPause = false;
-    return report(() => checkpoint('CATCH_UP'));
+    return report(() => {
+      const catchUp = checkpoint('CATCH_UP');
+      if ('log' in catchUp) caughtUpAt = catchUp.log;
+      return catchUp;
+    });
   }
   const { path, intervalMs, resetFrames, restartFrames } = command;
   db = new Database(path);
@@ -72,13 +78,16 @@ self.onmessage = (event: MessageEvent<CheckpointerCommand>) => {
       if (!('log' in passive)) return passive;
       // PASSIVE never waits for the writer, so under steady writes it never reaches the WAL's
       // end and the WAL keeps growing. Past `resetFrames` the main thread is asked to hold its
-      // commits for one short copy (the tail written since this one); past `restartFrames` (the
-      // WAL grew anyway) RESTART waits for a gap between writes and holds them off.
+      // commits for one short copy (the tail written during this one, ~5–10 ms here); past
+      // `restartFrames` (the WAL grew anyway) RESTART waits for a gap between writes and holds
+      // them off.
       if (passive.log >= restartFrames) {
         postMessage(passive);
         return checkpoint('RESTART');
       }
-      if (passive.log >= resetFrames) {
+      // Nothing written since the last catch-up: the WAL starts over at the next commit anyway.
+      const idle = passive.log === caughtUpAt && passive.checkpointed === passive.log;
+      if (passive.log >= resetFrames && !idle) {
         postMessage(passive);
         awaitingPause = true;
         return 'pause';
