@@ -76,9 +76,10 @@ const LINES_MAX_BYTES = 64 * 1024;
 
 /**
  * JSON lines to stdout, written once per turn of the event loop: under load one `write` carries
- * the lines of every request of the turn (a write per line was ~10 % of a webhook delivery's CPU,
- * docs/notes/performance.md). Written synchronously, so the order is kept; what a turn logged is
- * written before the next turn, and at exit; a `kill -9` loses at most that turn's lines.
+ * the lines of every request of the turn (a write per line was ~10 % of a webhook delivery's CPU:
+ * docs/notes/crisp.md, "Ack path performance"). Written synchronously, so the order is kept; what
+ * a turn logged is written before the next turn, and at exit; a `kill -9` loses at most that
+ * turn's lines.
  */
 function stdoutLines(): LineSink {
   stdout ??= lineSink(1);
