@@ -77,25 +77,32 @@ const LINES_MAX_BYTES = 64 * 1024;
 /**
  * JSON lines to stdout, written once per turn of the event loop: under load one `write` carries
  * the lines of every request of the turn (a write per line was ~10 % of a webhook delivery's CPU:
- * docs/notes/crisp.md, "Ack path performance"). Written synchronously, so the order is kept; what
- * a turn logged is written before the next turn, and at exit; a `kill -9` loses at most that
- * turn's lines.
+ * docs/notes/crisp.md, "Ack path performance"). Written synchronously and in order; what a turn
+ * logged is written before the next turn, at once from an `error` or `fatal` line on (with the
+ * lines before it: the last words before a crash), and at exit. A process killed without running
+ * its exit hooks (kill -9, a default-action signal, a native crash, the OOM killer) loses the
+ * `info` and `warn` lines of its last turn. Other writes to stdout (`console.log`) are not held:
+ * within one turn they can come before pino lines logged earlier.
  */
 function stdoutLines(): LineSink {
   stdout ??= lineSink(1);
   return stdout;
 }
 
-type LineSink = pino.DestinationStream & { flush: () => void };
+type LineSink = pino.DestinationStream & { flush: (done?: (error?: Error) => void) => void };
 
 /** Every logger of the process shares the one stdout sink (and its one exit hook). */
 let stdout: LineSink | undefined;
+
+/** Lines at these levels are written at once (levels are labels: `formatters.level` above). */
+const URGENT = /^\{"level":"(?:error|fatal)"/;
 
 function lineSink(fd: number): LineSink {
   let lines: string[] = [];
   let bytes = 0;
   let queued = false;
-  const flush = () => {
+  let exiting = false;
+  const writeHeld = () => {
     queued = false;
     if (lines.length === 0) return;
     const text = lines.join('');
@@ -103,16 +110,24 @@ function lineSink(fd: number): LineSink {
     bytes = 0;
     writeAll(fd, Buffer.from(text));
   };
-  process.once('exit', flush);
+  process.once('exit', () => {
+    // From here no turn follows: lines logged by later exit hooks are written as they come.
+    exiting = true;
+    writeHeld();
+  });
   return {
-    flush,
+    // pino's `logger.flush(cb)` passes a callback.
+    flush(done) {
+      writeHeld();
+      done?.();
+    },
     write(line: string) {
       lines.push(line);
       bytes += line.length;
-      if (bytes >= LINES_MAX_BYTES) return flush();
+      if (exiting || bytes >= LINES_MAX_BYTES || URGENT.test(line)) return writeHeld();
       if (!queued) {
         queued = true;
-        setImmediate(flush);
+        setImmediate(writeHeld);
       }
     },
   };

@@ -4,7 +4,7 @@ const BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 1000
 
 type Histogram = { buckets: number[]; sum: number; count: number };
 
-/** A label value needs escaping only if it has one of these (most never do: one test, no copy). */
+/** A label value needs escaping only if it has one of these; most never do and are used as they are. */
 const NEEDS_ESCAPE = /[\\"\n]/;
 const escapeLabel = (s: string) =>
   NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : s;

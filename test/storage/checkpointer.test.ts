@@ -1,4 +1,6 @@
 // WAL checkpoints from a thread: commits never checkpoint while it runs, and it keeps the WAL copied.
+
+import { Database as Connection } from 'bun:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test';
 import { statSync } from 'node:fs';
 import { Metrics } from '../../src/http/metrics.ts';
@@ -90,13 +92,54 @@ describe('sqlite checkpointer', () => {
       const [rowsBefore, bytesBefore] = [rows, walBytes()];
       await writeUntil(() => catchUps() >= 4 && rows - rowsBefore >= 1_000);
       expect(catchUps()).toBeGreaterThanOrEqual(4);
-      // A row is ~1 WAL frame (4 KiB): a WAL that never started over would have grown by them.
+      // A row is at least one WAL frame (4 KiB): a WAL that never started over grows by them.
       expect(walBytes() - bytesBefore).toBeLessThan(((rows - rowsBefore) * 4_096) / 2);
       // Nothing was lost or held back for good: every row is there, and commits go on.
       await commits.run(() => db.query('INSERT INTO t (v) VALUES (?)').run('after'));
       expect((db.query('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(rows + 1);
     } finally {
       await checkpointer.stop();
+    }
+  });
+
+  it('should back off instead of pausing commits on every tick when a catch-up cannot help', async () => {
+    const metrics = new Metrics();
+    const commits = new GroupCommit(db);
+    const options = {
+      intervalMs: 5,
+      resetFrames: 64,
+      restartFrames: 1_000_000_000,
+      journalSizeLimitBytes: 1_048_576_000,
+    };
+    // A long read on another connection (a backup, a big report) keeps the WAL from starting over
+    // whatever the catch-up copies; so would a write that does not go through the group commit.
+    const reader = new Connection(db.filename, { readonly: true });
+    reader.exec('BEGIN');
+    reader.query('SELECT COUNT(*) FROM t').get();
+    const checkpointer = startCheckpointer(
+      db,
+      { log: createLogger('silent'), metrics, gate: commits },
+      options,
+    );
+    const count = (mode: string, result: string) =>
+      Number(
+        new RegExp(
+          `answerdesk_sqlite_checkpoints_total\\{mode="${mode}",result="${result}"\\} (\\d+)`,
+        ).exec(metrics.render())?.[1] ?? 0,
+      );
+    try {
+      // Bounded by a row count: stops once 80 periodic copies ran.
+      for (let i = 0; i < 50_000 && count('PASSIVE', 'ok') < 80; i++) {
+        await commits.run(() => db.query('INSERT INTO t (v) VALUES (?)').run(`row ${i}`));
+      }
+      expect(count('PASSIVE', 'ok')).toBeGreaterThanOrEqual(80);
+      expect(count('CATCH_UP', 'missed')).toBeGreaterThanOrEqual(2);
+      // Without the back-off every one of the 80 ticks would hold commits back (4, 8, 16, … skipped).
+      expect(count('CATCH_UP', 'ok')).toBeLessThanOrEqual(10);
+    } finally {
+      await checkpointer.stop();
+      reader.exec('COMMIT');
+      reader.close();
     }
   });
 });
