@@ -25,12 +25,23 @@ afterEach(() => {
 const autocheckpoint = () =>
   (db.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
     .wal_autocheckpoint;
-const checkpoints = (metrics: Metrics, mode = 'PASSIVE') =>
+const checkpoints = (metrics: Metrics, mode = 'PASSIVE', result = 'ok') =>
   Number(
-    new RegExp(`answerdesk_sqlite_checkpoints_total\\{mode="${mode}",result="ok"\\} (\\d+)`).exec(
-      metrics.render(),
-    )?.[1] ?? 0,
+    new RegExp(
+      `answerdesk_sqlite_checkpoints_total\\{mode="${mode}",result="${result}"\\} (\\d+)`,
+    ).exec(metrics.render())?.[1] ?? 0,
   );
+
+/** The checkpointer at test speed, holding `commits` back for its catch-ups (at 64 frames). */
+function startGated(metrics: Metrics, commits: GroupCommit) {
+  const options = {
+    intervalMs: 5,
+    resetFrames: 64,
+    restartFrames: 1_000_000_000,
+    journalSizeLimitBytes: 1_048_576_000,
+  };
+  return startCheckpointer(db, { log: createLogger('silent'), metrics, gate: commits }, options);
+}
 
 describe('sqlite checkpointer', () => {
   it('should take checkpoints out of commits and copy the WAL from its own thread', async () => {
@@ -64,17 +75,7 @@ describe('sqlite checkpointer', () => {
   it('should start the WAL over under unbroken group commits by holding them back for one copy', async () => {
     const metrics = new Metrics();
     const commits = new GroupCommit(db);
-    const options = {
-      intervalMs: 5,
-      resetFrames: 64,
-      restartFrames: 1_000_000_000,
-      journalSizeLimitBytes: 1_048_576_000,
-    };
-    const checkpointer = startCheckpointer(
-      db,
-      { log: createLogger('silent'), metrics, gate: commits },
-      options,
-    );
+    const checkpointer = startGated(metrics, commits);
     const page = 'x'.repeat(4_000);
     const walBytes = () => statSync(`${db.filename}-wal`).size;
     const catchUps = () => checkpoints(metrics, 'CATCH_UP');
@@ -105,28 +106,13 @@ describe('sqlite checkpointer', () => {
   it('should back off instead of pausing commits on every tick when a catch-up cannot help', async () => {
     const metrics = new Metrics();
     const commits = new GroupCommit(db);
-    const options = {
-      intervalMs: 5,
-      resetFrames: 64,
-      restartFrames: 1_000_000_000,
-      journalSizeLimitBytes: 1_048_576_000,
-    };
     // A long read on another connection (a backup, a big report) keeps the WAL from starting over
     // whatever the catch-up copies; so would a write that does not go through the group commit.
     const reader = new Connection(db.filename, { readonly: true });
     reader.exec('BEGIN');
     reader.query('SELECT COUNT(*) FROM t').get();
-    const checkpointer = startCheckpointer(
-      db,
-      { log: createLogger('silent'), metrics, gate: commits },
-      options,
-    );
-    const count = (mode: string, result: string) =>
-      Number(
-        new RegExp(
-          `answerdesk_sqlite_checkpoints_total\\{mode="${mode}",result="${result}"\\} (\\d+)`,
-        ).exec(metrics.render())?.[1] ?? 0,
-      );
+    const checkpointer = startGated(metrics, commits);
+    const count = (mode: string, result: string) => checkpoints(metrics, mode, result);
     try {
       // Bounded by a row count: stops once 80 periodic copies ran.
       for (let i = 0; i < 50_000 && count('PASSIVE', 'ok') < 80; i++) {
