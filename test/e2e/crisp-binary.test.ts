@@ -5,6 +5,7 @@
 // log), never sleeps for work.
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { type Delivery, PLUGIN_TOKEN } from '../crisp/harness.ts';
+import { adminRequest } from '../helpers/admin-request.ts';
 import {
   type FakeCrisp,
   type FakeHook,
@@ -24,14 +25,8 @@ let server: RunningBinary;
 let chatbotId: string;
 let hook: FakeHook;
 
-const admin = async (path: string, init: { method?: string; json?: unknown } = {}) => {
-  const res = await fetch(`${server.url}${path}`, {
-    method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: init.json === undefined ? undefined : JSON.stringify(init.json),
-  });
-  return { status: res.status, body: await res.json() };
-};
+const admin = (path: string, init?: { method?: string; json?: unknown }) =>
+  adminRequest(server.url, ADMIN, path, init);
 
 const deliveries = async (sessionId: string): Promise<Delivery[]> =>
   (

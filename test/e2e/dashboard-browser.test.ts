@@ -10,12 +10,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import type { Page } from 'playwright-core';
 import { PLUGIN_TOKEN } from '../crisp/harness.ts';
+import { adminRequest } from '../helpers/admin-request.ts';
 import {
   type Browser,
-  browserRequired,
+  failWithoutChromium,
   hasChromium,
   launchChromium,
-  MISSING_CHROMIUM,
 } from '../helpers/browser.ts';
 import {
   delivery,
@@ -41,11 +41,7 @@ const ADMIN = 'dashboard-browser-admin-token-0123456789';
 /** What the operator answered in Crisp to the question about Mars. */
 const OPERATOR_REPLY = 'We ship to Earth addresses only.';
 
-describe.if(!hasChromium && browserRequired)('dashboard in a browser (required)', () => {
-  it('should find Chromium when REQUIRE_BROWSER=1', () => {
-    throw new Error(MISSING_CHROMIUM);
-  });
-});
+failWithoutChromium('dashboard');
 
 describe.if(hasChromium)('dashboard in a browser', () => {
   let server: RunningBinary;
@@ -54,14 +50,8 @@ describe.if(hasChromium)('dashboard in a browser', () => {
   let browser: Browser;
   let chatbotId: string;
 
-  const admin = async (path: string, init: { method?: string; json?: unknown } = {}) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: init.json === undefined ? undefined : JSON.stringify(init.json),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const admin = (path: string, init?: { method?: string; json?: unknown }) =>
+    adminRequest(server.url, ADMIN, path, init);
 
   beforeAll(async () => {
     groq = await startFakeGroq();

@@ -6,18 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import type { Page } from 'playwright-core';
 import {
   type Browser,
-  browserRequired,
+  failWithoutChromium,
   hasChromium,
   launchChromium,
-  MISSING_CHROMIUM,
 } from '../helpers/browser.ts';
 import { type RunningBinary, startBinary } from '../helpers/process.ts';
 
-describe.if(!hasChromium && browserRequired)('docs in a browser (required)', () => {
-  it('should find Chromium when REQUIRE_BROWSER=1', () => {
-    throw new Error(MISSING_CHROMIUM);
-  });
-});
+failWithoutChromium('docs');
 
 describe.if(hasChromium)('docs in a browser', () => {
   let server: RunningBinary;

@@ -12,6 +12,7 @@ import {
 import type { CatalogModel } from '../../src/models/catalog.ts';
 import { pullModel } from '../../src/models/pull.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
+import { adminRequest } from '../helpers/admin-request.ts';
 import { ADMIN_TOKEN, buildTestApp, type TestApp, tempDir } from '../helpers/app.ts';
 import { type FakeHub, startFakeHub } from '../helpers/fake-embeddings-hub.ts';
 import { FROM_SOURCE, startBinary } from '../helpers/process.ts';
@@ -53,14 +54,8 @@ async function serveWith(h: FakeHub, env: Record<string, string> = {}, random = 
   );
   const server = startServer(t.deps, t.app);
   running = { t, server };
-  const api = async (path: string, json?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method: json === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: json === undefined ? undefined : JSON.stringify(json),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const api = (path: string, json?: unknown) =>
+    adminRequest(server.url, ADMIN_TOKEN, path, json === undefined ? {} : { method: 'POST', json });
   const chatbotWithText = async (language: string | null = 'en') => {
     const bot = await api('/api/v1/chatbots', { name: 'Shop', language: { knowledge: language } });
     expect(bot.status).toBe(201);
